@@ -1,0 +1,92 @@
+"""Every error istifta raises on purpose.
+
+The hierarchy, one tree rooted in :class:`IstiftaError`::
+
+    IstiftaError
+    ├── DecodeError          bytes, hex or JSON from outside that are not what they claim
+    │   ├── ManifestError    a manifest field that is missing, malformed or inconsistent
+    │   └── CredentialError  a credential code that is not 26 Crockford base32 characters
+    ├── SelectionError       a voter's choices that the question does not allow
+    ├── InvalidBallot        a well-formed ballot that fails a check of PROTOCOL.md §5
+    ├── CeremonyError        a trustee's commitments, proof of knowledge or share fail
+    └── DecryptionError      a partial decryption fails, too few trustees, or no count fits
+
+Messages say what was wrong and, where it helps, what to do; they never
+contain a secret (a credential code, a share, a private key).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CeremonyError",
+    "CredentialError",
+    "DecodeError",
+    "DecryptionError",
+    "InvalidBallot",
+    "IstiftaError",
+    "ManifestError",
+    "SelectionError",
+]
+
+
+class IstiftaError(Exception):
+    """The root of every error istifta raises on purpose."""
+
+
+class DecodeError(IstiftaError, ValueError):
+    """Input from outside is not a valid encoding of what it should be."""
+
+
+class ManifestError(DecodeError):
+    """A manifest field is missing, malformed or inconsistent.
+
+    ``field`` is the JSON path of the offending field, e.g. ``questions[0].max``.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"manifest field {field}: {reason}")
+
+
+class CredentialError(DecodeError):
+    """A credential code is not 26 valid Crockford base32 characters."""
+
+
+class SelectionError(IstiftaError):
+    """The choices asked for do not fit the question (too many, too few, no such option)."""
+
+
+class InvalidBallot(IstiftaError):
+    """A ballot fails one of the checks of PROTOCOL.md §5.
+
+    ``check`` names the check (``election_hash``, ``credential``, ``shape``,
+    ``choice_proof``, ``sum_proof``, ``signature``, ``ciphertext``); ``question``
+    and ``option`` locate it (0-based) where it applies.
+    """
+
+    def __init__(
+        self,
+        check: str,
+        reason: str,
+        *,
+        question: int | None = None,
+        option: int | None = None,
+    ) -> None:
+        self.check = check
+        self.question = question
+        self.option = option
+        where = ""
+        if question is not None:
+            where = f" in question {question}"
+            if option is not None:
+                where += f", option {option}"
+        super().__init__(f"ballot rejected: {check}{where}: {reason}")
+
+
+class CeremonyError(IstiftaError):
+    """A trustee's published key material or private share does not check."""
+
+
+class DecryptionError(IstiftaError):
+    """A partial decryption does not check, or the shares cannot give a count."""

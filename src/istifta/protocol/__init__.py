@@ -1,0 +1,1 @@
+"""The protocol's data: manifests, parameters, ballots, tallies (pure: no I/O)."""
