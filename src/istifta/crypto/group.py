@@ -111,6 +111,8 @@ class Scalar:
         return Scalar(self.value - other.value)
 
     def __mul__(self, other: Scalar) -> Scalar:
+        if not isinstance(other, Scalar):
+            return NotImplemented  # lets ``s * P`` reach Point.__rmul__
         return Scalar(self.value * other.value)
 
     def __neg__(self) -> Scalar:

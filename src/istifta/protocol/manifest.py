@@ -8,6 +8,7 @@ The rules where PROTOCOL.md is silent are in docs/protocol.md.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -132,7 +133,8 @@ def _parse(raw: Any) -> Manifest:
     t = expect_object(m["trustees"], "trustees", ("n", "threshold"))
     n = expect_int(t["n"], "trustees.n", 1, MAX_TRUSTEES)
     threshold = expect_int(t["threshold"], "trustees.threshold", 1, n)
-    return Manifest(raw, slug, title, parsed, opens_at, closes_at, n, threshold)
+    # A deep copy: the hash must not change if the caller's dict does later.
+    return Manifest(copy.deepcopy(raw), slug, title, parsed, opens_at, closes_at, n, threshold)
 
 
 def _question(raw: Any, path: str, languages: set[str]) -> Question:
