@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from istifta import PROTOCOL_VERSION, __version__
@@ -30,12 +31,13 @@ credential_app = typer.Typer(
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(credential_app, name="credential")
 
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: machine-readable lines (a code and its P) must never be folded.
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(2)
 
 
@@ -44,6 +46,8 @@ def _load_json(path: Path) -> Any:
         return json.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise _fail(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise _fail(f"{path}: not UTF-8 text; save it as UTF-8") from None
     except json.JSONDecodeError as exc:
         raise _fail(
             f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
@@ -69,12 +73,12 @@ def manifest_check(
 ) -> None:
     """Check every field of a manifest and print its summary and manifest_hash."""
     m = _load_manifest(path)
-    table = Table(title=f"{m.slug} — {next(iter(m.title.values()))}", show_header=True)
+    table = Table(title=escape(f"{m.slug} — {next(iter(m.title.values()))}"), show_header=True)
     table.add_column("question")
     table.add_column("options")
     table.add_column("choose")
     for i, q in enumerate(m.questions):
-        labels = " / ".join(next(iter(o.label.values())) for o in q.options)
+        labels = escape(" / ".join(next(iter(o.label.values())) for o in q.options))
         table.add_row(str(i), labels, f"{q.min}-{q.max}")
     out.print(table)
     out.print(f"languages: {', '.join(m.languages)}", highlight=False)

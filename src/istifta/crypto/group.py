@@ -74,6 +74,9 @@ class Scalar:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Scalar is immutable")
 
+    def __reduce__(self) -> tuple[type[Scalar], tuple[int]]:
+        return (Scalar, (self.value,))  # pickling (worker processes) without __setattr__
+
     @classmethod
     def decode(cls, data: bytes, what: str = "scalar") -> Scalar:
         """32 little-endian bytes; values ≥ ℓ are refused (PROTOCOL.md §1)."""
@@ -147,6 +150,9 @@ class Point:
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Point is immutable")
+
+    def __reduce__(self) -> tuple[type[Point], tuple[bytes]]:
+        return (Point, (self._enc,))
 
     @classmethod
     def decode(cls, data: bytes, what: str = "point", *, allow_identity: bool = False) -> Point:

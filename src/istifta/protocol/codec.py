@@ -47,10 +47,11 @@ def expect_object(
     required, optional = set(required), set(optional)
     missing = sorted(required - value.keys())
     if missing:
-        raise DecodeError(f"{path}: missing {', '.join(repr(k) for k in missing)}")
+        raise DecodeError(f"{path}.{missing[0]}: missing")
     extra = sorted(value.keys() - required - optional)
     if extra:
-        raise DecodeError(f"{path}: unexpected {', '.join(repr(k) for k in extra)}")
+        allowed = ", ".join(sorted(required | optional))
+        raise DecodeError(f"{path}.{extra[0]}: unexpected key (expected only: {allowed})")
     return value
 
 

@@ -105,7 +105,7 @@ def parse_manifest(raw: Any) -> Manifest:
         raise
     except DecodeError as exc:
         path, _, reason = str(exc).partition(": ")
-        raise ManifestError(path, reason) from None
+        raise ManifestError(path.removeprefix("manifest."), reason) from None
 
 
 def _parse(raw: Any) -> Manifest:

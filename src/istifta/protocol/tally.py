@@ -171,6 +171,10 @@ def combine(
     threshold = params.manifest.threshold
     if len(indices) < threshold:
         raise DecryptionError(f"{len(indices)} trustees decrypted; at least {threshold} are needed")
+    n = params.manifest.n
+    unknown = sorted(j for j in indices if not 1 <= j <= n)
+    if unknown:
+        raise DecryptionError(f"there is no trustee {unknown[0]}: trustees are 1 to {n}")
     for pd in partials:
         verify_partial_decryption(params, t, pd)
     lambdas = [lagrange(indices, j) for j in indices]
@@ -182,12 +186,12 @@ def combine(
             combined = IDENTITY
             for lam, pd in zip(lambdas, partials, strict=True):
                 combined = combined + pd.shares[q][o].d * lam
-            n = table.solve(ct.beta - combined)
-            if n is None:
+            count = table.solve(ct.beta - combined)
+            if count is None:
                 raise DecryptionError(
                     f"question {q}, option {o}: the shares give no count from 0 to {t.counted}"
                 )
-            qcounts.append(n)
+            qcounts.append(count)
         if question.exactly_one:
             implicit = t.counted - sum(qcounts)
             if implicit < 0:
