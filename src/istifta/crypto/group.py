@@ -45,7 +45,7 @@ deterministic source in tests and vectors."""
 
 _lib = pysodium.sodium
 _ZERO32 = bytes(32)
-_HEX = frozenset("0123456789abcdef")
+_Buffer32 = ctypes.c_char * 32
 
 
 def _hex32(text: object, what: str) -> bytes:
@@ -53,9 +53,14 @@ def _hex32(text: object, what: str) -> bytes:
         raise DecodeError(f"{what}: expected a string of 64 hex characters, got {_kind(text)}")
     if len(text) != 64:
         raise DecodeError(f"{what}: expected 64 hex characters, got {len(text)}")
-    if not _HEX.issuperset(text):
+    try:
+        data = bytes.fromhex(text)
+    except ValueError:
+        data = b""
+    # fromhex skips white space, so a short result means the text had some.
+    if len(data) != 32 or not text.islower() and not text.isdigit():
         raise DecodeError(f"{what}: expected lowercase hex characters only (0-9, a-f)")
-    return bytes.fromhex(text)
+    return data
 
 
 def _kind(value: object) -> str:
@@ -176,7 +181,7 @@ class Point:
         """RFC 9496's one-way map from 64 uniform bytes (libsodium ``from_hash``)."""
         if len(digest) != 64:
             raise DecodeError(f"hash to group: expected 64 bytes, got {len(digest)}")
-        out = ctypes.create_string_buffer(32)
+        out = _Buffer32()
         _lib.crypto_core_ristretto255_from_hash(out, digest)
         return cls(out.raw)
 
@@ -185,7 +190,7 @@ class Point:
         """``s·G``."""
         if s.value == 0:
             return IDENTITY
-        out = ctypes.create_string_buffer(32)
+        out = _Buffer32()
         if _lib.crypto_scalarmult_ristretto255_base(out, s.value.to_bytes(32, "little")) != 0:
             raise AssertionError("libsodium refused a base-point multiplication")
         return Point(out.raw)
@@ -204,7 +209,7 @@ class Point:
         """``s·P``; the identity when ``s = 0`` or ``P`` is the identity."""
         if s.value == 0 or self._enc == _ZERO32:
             return IDENTITY
-        out = ctypes.create_string_buffer(32)
+        out = _Buffer32()
         if _lib.crypto_scalarmult_ristretto255(out, s.value.to_bytes(32, "little"), self._enc):
             raise AssertionError("libsodium refused a scalar multiplication")
         return Point(out.raw)
@@ -212,13 +217,13 @@ class Point:
     __rmul__ = __mul__
 
     def __add__(self, other: Point) -> Point:
-        out = ctypes.create_string_buffer(32)
+        out = _Buffer32()
         if _lib.crypto_core_ristretto255_add(out, self._enc, other._enc) != 0:
             raise AssertionError("libsodium refused a point addition")
         return Point(out.raw)
 
     def __sub__(self, other: Point) -> Point:
-        out = ctypes.create_string_buffer(32)
+        out = _Buffer32()
         if _lib.crypto_core_ristretto255_sub(out, self._enc, other._enc) != 0:
             raise AssertionError("libsodium refused a point subtraction")
         return Point(out.raw)

@@ -37,10 +37,9 @@ def _item_bytes(item: HsItem) -> bytes:
 
 def Hs(tag: str, *items: HsItem) -> Scalar:  # noqa: N802 - the name PROTOCOL.md gives it
     """SHA-512(enc(tag) ‖ enc(x1) ‖ … ‖ enc(xn)) read little-endian, reduced mod ℓ."""
-    h = hashlib.sha512(enc(tag.encode("ascii")))
-    for item in items:
-        h.update(enc(_item_bytes(item)))
-    return Scalar.from_wide(h.digest())
+    parts = [enc(tag.encode("ascii"))]
+    parts += [enc(_item_bytes(item)) for item in items]
+    return Scalar.from_wide(hashlib.sha512(b"".join(parts)).digest())
 
 
 def jcs(value: Any) -> bytes:

@@ -44,6 +44,8 @@ def expect_object(
 ) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise DecodeError(f"{path}: expected an object, got {_kind(value)}")
+    if not optional and len(value) == len(required) and all(k in value for k in required):
+        return value  # the common case, exactly the keys expected
     required, optional = set(required), set(optional)
     missing = sorted(required - value.keys())
     if missing:
