@@ -9,7 +9,7 @@ same ballot a second encoding, and with it a second tracker.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection
 from typing import Any
 
 from istifta.crypto.elgamal import Ciphertext
@@ -40,19 +40,19 @@ def _kind(value: object) -> str:
 
 
 def expect_object(
-    value: Any, path: str, required: Iterable[str], optional: Iterable[str] = ()
+    value: Any, path: str, required: Collection[str], optional: Collection[str] = ()
 ) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise DecodeError(f"{path}: expected an object, got {_kind(value)}")
     if not optional and len(value) == len(required) and all(k in value for k in required):
         return value  # the common case, exactly the keys expected
-    required, optional = set(required), set(optional)
-    missing = sorted(required - value.keys())
+    wanted, allowed_keys = set(required), set(required) | set(optional)
+    missing = sorted(wanted - value.keys())
     if missing:
         raise DecodeError(f"{path}.{missing[0]}: missing")
-    extra = sorted(value.keys() - required - optional)
+    extra = sorted(value.keys() - allowed_keys)
     if extra:
-        allowed = ", ".join(sorted(required | optional))
+        allowed = ", ".join(sorted(allowed_keys))
         raise DecodeError(f"{path}.{extra[0]}: unexpected key (expected only: {allowed})")
     return value
 
