@@ -8,9 +8,22 @@ Pure: leaves in, hashes out. Leaf ``SHA-256(0x00 ‖ entry)``, node
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import hmac
+from collections.abc import Callable, Iterable, Sequence
 
-__all__ = ["leaf_hash", "node_hash", "tree_hash", "tree_hash_of_leaf_hashes"]
+__all__ = [
+    "MemoryTree",
+    "NodeLookup",
+    "consistency_proof",
+    "inclusion_proof",
+    "leaf_hash",
+    "node_hash",
+    "range_hash",
+    "tree_hash",
+    "tree_hash_of_leaf_hashes",
+    "verify_consistency",
+    "verify_inclusion",
+]
 
 
 def leaf_hash(entry: bytes) -> bytes:
@@ -47,3 +60,141 @@ def tree_hash_of_leaf_hashes(hashes: Iterable[bytes]) -> bytes:
         _, left = stack.pop()
         root = node_hash(left, root)
     return root
+
+
+# --- proofs over stored complete subtrees (RFC 9162 §2.1.3 and §2.1.4) ---
+
+NodeLookup = Callable[[int, int], bytes]
+"""``node(level, index)``: the hash of the complete subtree over leaves
+``[index·2^level, (index+1)·2^level)``; level 0 holds the leaf hashes. A log
+stores these as they complete, so every proof below needs O(log n) look-ups."""
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than ``n`` (``n ≥ 2``)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def range_hash(start: int, end: int, node: NodeLookup) -> bytes:
+    """``MTH(D[start:end])`` for a range the RFC's recursion produces (``start``
+    a multiple of the largest power of two not above ``end − start``)."""
+    size = end - start
+    if size & (size - 1) == 0:
+        level = size.bit_length() - 1
+        return node(level, start >> level)
+    k = _split(size)
+    return node_hash(range_hash(start, start + k, node), range_hash(start + k, end, node))
+
+
+def inclusion_proof(index: int, size: int, node: NodeLookup) -> list[bytes]:
+    """``PATH(index, D[0:size])``, leaf to root."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf {index} is not in a tree of size {size}")
+    path: list[bytes] = []
+    start, end = 0, size
+    while end - start > 1:
+        k = _split(end - start)
+        if index < start + k:
+            path.append(range_hash(start + k, end, node))
+            end = start + k
+        else:
+            path.append(range_hash(start, start + k, node))
+            start += k
+    path.reverse()
+    return path
+
+
+def consistency_proof(old_size: int, new_size: int, node: NodeLookup) -> list[bytes]:
+    """``PROOF(old_size, D[0:new_size])``; empty when the sizes are equal or ``old_size`` is 0."""
+    if not 0 <= old_size <= new_size:
+        raise ValueError(f"no consistency proof from size {old_size} to {new_size}")
+    if old_size in (0, new_size):
+        return []
+    proof: list[bytes] = []
+    m, start, end, complete = old_size, 0, new_size, True
+    while m != end - start:
+        k = _split(end - start)
+        if m <= k:
+            proof.append(range_hash(start + k, end, node))
+            end = start + k
+        else:
+            proof.append(range_hash(start, start + k, node))
+            start, m = start + k, m - k
+            complete = False
+    if not complete:
+        proof.append(range_hash(start, end, node))
+    proof.reverse()
+    return proof
+
+
+def verify_inclusion(
+    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
+) -> bool:
+    """RFC 9162 §2.1.3.2: does ``proof`` place the leaf hash ``leaf`` at ``index``?"""
+    if not 0 <= index < size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node_hash(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and hmac.compare_digest(r, root)
+
+
+def verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """RFC 9162 §2.1.4.2: is the tree of ``old_size`` a prefix of the one of ``new_size``?"""
+    if not 0 <= old_size <= new_size:
+        return False
+    if old_size == new_size:
+        return not proof and hmac.compare_digest(old_root, new_root)
+    if old_size == 0:
+        return not proof
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:
+        path.insert(0, old_root)
+    if not path:
+        return False
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and hmac.compare_digest(fr, old_root) and hmac.compare_digest(sr, new_root)
+
+
+class MemoryTree:
+    """Complete-subtree hashes of a list of leaf hashes, in memory (tests, the verifier)."""
+
+    def __init__(self, leaf_hashes: Sequence[bytes]) -> None:
+        self.levels: list[list[bytes]] = [list(leaf_hashes)]
+        while len(self.levels[-1]) > 1:
+            below = self.levels[-1]
+            self.levels.append(
+                [node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
+            )
+
+    def node(self, level: int, index: int) -> bytes:
+        return self.levels[level][index]
+
+    def root(self, size: int | None = None) -> bytes:
+        n = len(self.levels[0]) if size is None else size
+        return hashlib.sha256(b"").digest() if n == 0 else range_hash(0, n, self.node)
