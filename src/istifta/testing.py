@@ -59,16 +59,19 @@ def manifest_json(
 
 @dataclass(frozen=True)
 class Election:
-    params: ElectionParameters
-    trustee_secrets: tuple[TrusteeSecret, ...]
-    shares: dict[int, Scalar]
+    params: ElectionParameters = field(repr=False)
+    trustee_secrets: tuple[TrusteeSecret, ...] = field(repr=False)
+    shares: dict[int, Scalar] = field(repr=False)
     """``s_j`` per trustee index."""
-    codes: tuple[str, ...]
+    codes: tuple[str, ...] = field(repr=False)
     """Each voter's credential code, in the order they were issued."""
-    credentials: tuple[Point, ...]
+    credentials: tuple[Point, ...] = field(repr=False)
     """Each voter's ``P``, in the order of ``codes``."""
-    regions: tuple[str | None, ...]
+    regions: tuple[str | None, ...] = field(repr=False)
     _eligible: frozenset[Point] = field(init=False, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return f"Election({self.params.manifest.slug}, {len(self.codes)} voters)"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_eligible", frozenset(self.credentials))
