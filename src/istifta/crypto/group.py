@@ -170,7 +170,7 @@ class Point:
             raise DecodeError(f"{what}: the identity element is not allowed here")
         if _lib.crypto_core_ristretto255_is_valid_point(data) != 1:
             raise DecodeError(f"{what}: not a canonical ristretto255 encoding")
-        return cls(bytes(data))
+        return cls(data if type(data) is bytes else bytes(data))
 
     @classmethod
     def from_hex(cls, text: object, what: str = "point", *, allow_identity: bool = False) -> Point:
