@@ -1,0 +1,316 @@
+"""The bulletin board's log (PROTOCOL.md §6) on a store.
+
+The contract: :meth:`BoardLog.append` returns an index only once the entry is
+durable (committed with ``synchronous=FULL`` on SQLite, a synchronous commit
+on PostgreSQL). One writer thread per process takes whatever is waiting,
+writes it in one transaction with the new Merkle nodes and one signed tree
+head, commits, and only then releases the waiting receipts: a commit per
+batch instead of a commit per entry. Each item carries an ``admit`` check
+that runs inside the transaction (the election still open, the tracker not
+yet on the board), so no check can be overtaken by a concurrent append.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from nacl.signing import SigningKey
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.orm import Session
+
+from istifta.board.merkle import consistency_proof, inclusion_proof, leaf_hash, node_hash
+from istifta.board.treehead import TreeHead, sign_tree_head
+from istifta.protocol.record import entry_bytes, format_time
+from istifta.store.db import Store
+from istifta.store.models import BoardEntry, BoardNode, Election, TreeHeadRow
+
+__all__ = ["Admitted", "BoardLog", "Receipt", "Submission"]
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Where an entry is: its index, a signed tree head covering it, and the proof."""
+
+    index: int
+    tree_head: TreeHead
+    inclusion_proof: tuple[str, ...]
+    tracker: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tracker": self.tracker,
+            "index": self.index,
+            "tree_head": self.tree_head,
+            "inclusion_proof": list(self.inclusion_proof),
+        }
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """What ``admit`` lets onto the board."""
+
+    entry: dict[str, Any]
+    tracker: str | None = None
+    credential: bytes | None = None
+
+
+Admit = Callable[[Session, Election, datetime], "Admitted | int"]
+"""Runs in the writer's transaction with the election's row (locked) and the
+time of receipt; returns the entry to append, or the index of an identical
+entry already on the board, or raises to refuse (nothing is written for it)."""
+
+
+@dataclass
+class Submission:
+    election_id: int
+    admit: Admit
+    future: Future[Receipt] = field(default_factory=Future)
+
+
+class BoardLog:
+    def __init__(self, store: Store, key: SigningKey, clock: Clock | None = None) -> None:
+        self.store = store
+        self.key = key
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self._queue: queue.Queue[Submission | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._nodes: dict[int, dict[tuple[int, int], bytes]] = {}
+        """Per election, the nodes the writer touched in its last batch (writer thread only)."""
+
+    # --- writing ---
+
+    def submit(self, election_id: int, admit: Admit) -> Future[Receipt]:
+        """Queue an append; the future resolves once the entry is durable."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="board-writer", daemon=True)
+                self._thread.start()
+        item = Submission(election_id, admit)
+        self._queue.put(item)
+        return item.future
+
+    def append(self, election_id: int, admit: Admit) -> Receipt:
+        return self.submit(election_id, admit).result()
+
+    def stop(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < 5000:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)
+                    break
+                batch.append(item)
+            self._write(batch)
+
+    def _write(self, batch: list[Submission]) -> None:
+        try:
+            outcomes, heads = self._commit(batch)
+        except Exception as exc:  # the whole transaction failed: nothing was written
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(exc)
+            return
+        lookups: dict[int, Callable[[int, int], bytes]] = {}
+        with self.store.session() as session:
+            for item, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    item.future.set_exception(outcome)
+                    continue
+                try:
+                    index, tracker = outcome
+                    head = heads[item.election_id]
+                    if item.election_id not in lookups:
+                        warm = self._nodes.get(item.election_id)
+                        lookups[item.election_id] = _lookup(session, item.election_id, warm)
+                    lookup = lookups[item.election_id]
+                    proof = inclusion_proof(index, head["size"], lookup)
+                    if tracker is None:
+                        tracker = _tracker_at(session, item.election_id, index)
+                    receipt = Receipt(index, head, tuple(p.hex() for p in proof), tracker)
+                except Exception as exc:
+                    item.future.set_exception(exc)
+                else:
+                    item.future.set_result(receipt)
+
+    def _commit(
+        self, batch: list[Submission]
+    ) -> tuple[list[tuple[int, str | None] | BaseException], dict[int, TreeHead]]:
+        outcomes: list[tuple[int, str | None] | BaseException] = []
+        heads: dict[int, TreeHead] = {}
+        entries: list[dict[str, Any]] = []
+        nodes: list[dict[str, Any]] = []
+        with self.store.write_session() as session, session.begin():
+            elections: dict[int, Election] = {}
+            now = self.clock()
+            for item in batch:
+                election = elections.get(item.election_id)
+                if election is None:
+                    election = session.execute(
+                        select(Election).where(Election.id == item.election_id).with_for_update()
+                    ).scalar_one()
+                    elections[item.election_id] = election
+                    self._nodes[item.election_id] = _load_frontier(session, election)
+                try:
+                    admitted = item.admit(session, election, now)
+                except Exception as exc:
+                    outcomes.append(exc)
+                    continue
+                if isinstance(admitted, int):
+                    outcomes.append((admitted, None))
+                    continue
+                index = election.board_size
+                data = entry_bytes(admitted.entry)
+                entries.append(
+                    {
+                        "election_id": election.id,
+                        "index": index,
+                        "kind": admitted.entry["type"],
+                        "data": data,
+                        "tracker": admitted.tracker,
+                        "credential": admitted.credential,
+                    }
+                )
+                nodes += _add_leaf(self._nodes[election.id], election.id, index, leaf_hash(data))
+                election.board_size = index + 1
+                outcomes.append((index, admitted.tracker))
+            for election_id, election in elections.items():
+                size = election.board_size
+                root = _root(self._nodes[election_id], size)
+                head = sign_tree_head(size, root, format_time(now), self.key)
+                heads[election_id] = head
+                if session.get(TreeHeadRow, (election_id, size)) is None:
+                    session.add(TreeHeadRow(election_id=election_id, **head))
+            if entries:
+                session.execute(insert(BoardEntry), entries)
+                session.execute(insert(BoardNode), nodes)
+        return outcomes, heads
+
+    # --- reading ---
+
+    def tree_head(self, election_id: int, size: int | None = None) -> TreeHead:
+        with self.store.session() as session:
+            query = select(TreeHeadRow).where(TreeHeadRow.election_id == election_id)
+            if size is not None:
+                query = query.where(TreeHeadRow.size == size)
+            row = session.execute(query.order_by(TreeHeadRow.size.desc()).limit(1)).scalar()
+            if row is None:
+                raise LookupError(f"no tree head of size {size} for this board")
+            return {
+                "size": row.size,
+                "root": row.root,
+                "timestamp": row.timestamp,
+                "signature": row.signature,
+            }
+
+    def receipt(self, election_id: int, index: int, tracker: str | None = None) -> Receipt:
+        head = self.tree_head(election_id)
+        with self.store.session() as session:
+            proof = inclusion_proof(index, head["size"], _lookup(session, election_id))
+            if tracker is None:
+                tracker = _tracker_at(session, election_id, index)
+        return Receipt(index, head, tuple(p.hex() for p in proof), tracker)
+
+    def inclusion(self, election_id: int, index: int, size: int) -> list[str]:
+        with self.store.session() as session:
+            return [p.hex() for p in inclusion_proof(index, size, _lookup(session, election_id))]
+
+    def consistency(self, election_id: int, old: int, new: int) -> list[str]:
+        with self.store.session() as session:
+            return [p.hex() for p in consistency_proof(old, new, _lookup(session, election_id))]
+
+
+def _tracker_at(session: Session, election_id: int, index: int) -> str | None:
+    return session.execute(
+        select(BoardEntry.tracker).where(
+            BoardEntry.election_id == election_id, BoardEntry.index == index
+        )
+    ).scalar()
+
+
+def _frontier_keys(size: int) -> list[tuple[int, int]]:
+    """The complete subtrees on the right edge of a tree of ``size`` leaves."""
+    return [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
+
+
+def _load_frontier(session: Session, election: Election) -> dict[tuple[int, int], bytes]:
+    keys = _frontier_keys(election.board_size)
+    if not keys:
+        return {}
+    rows = session.execute(
+        select(BoardNode.level, BoardNode.index, BoardNode.hash).where(
+            BoardNode.election_id == election.id,
+            tuple_(BoardNode.level, BoardNode.index).in_(keys),
+        )
+    )
+    return {(level, index): h for level, index, h in rows}
+
+
+def _add_leaf(
+    nodes: dict[tuple[int, int], bytes], election_id: int, index: int, h: bytes
+) -> list[dict[str, Any]]:
+    """Record leaf ``index`` and every subtree it completes; return the rows to insert."""
+    rows = []
+    level, i = 0, index
+    while True:
+        nodes[(level, i)] = h
+        rows.append({"election_id": election_id, "level": level, "index": i, "hash": h})
+        if not i & 1:
+            return rows
+        h = node_hash(nodes[(level, i - 1)], h)
+        level, i = level + 1, i >> 1
+
+
+def _root(nodes: dict[tuple[int, int], bytes], size: int) -> bytes:
+    keys = _frontier_keys(size)
+    if not keys:
+        return hashlib.sha256(b"").digest()
+    root = nodes[keys[0]]
+    for key in keys[1:]:
+        root = node_hash(nodes[key], root)
+    return root
+
+
+def _lookup(
+    session: Session, election_id: int, known: dict[tuple[int, int], bytes] | None = None
+) -> Callable[[int, int], bytes]:
+    """Node hashes from the store, through a cache (warmed with ``known``)."""
+    cache: dict[tuple[int, int], bytes] = dict(known or {})
+
+    def node(level: int, index: int) -> bytes:
+        key = (level, index)
+        if key not in cache:
+            h = session.execute(
+                select(BoardNode.hash).where(
+                    BoardNode.election_id == election_id,
+                    BoardNode.level == level,
+                    BoardNode.index == index,
+                )
+            ).scalar()
+            if h is None:
+                raise LookupError(f"board node {key} is missing")
+            cache[key] = h
+        return cache[key]
+
+    return node

@@ -1,0 +1,1 @@
+"""Storage: SQLite (embedded default) or PostgreSQL, one code path (SQLAlchemy 2 + Alembic)."""

@@ -1,0 +1,13 @@
+"""Alembic environment: istifta runs migrations itself (``Store.migrate``),
+with the connection handed in through ``config.attributes``."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from istifta.store.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,105 @@
+"""The tables (SQLAlchemy 2). Alembic migrations in ``migrations/`` create them;
+``tests/integration/test_store.py`` checks that the two agree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "BoardEntry", "BoardNode", "Election", "TreeHeadRow", "TrusteeRow", "Voter"]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Election(Base):
+    """A referendum, from its manifest to its published result."""
+
+    __tablename__ = "elections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    manifest: Mapped[str] = mapped_column(Text)
+    """The manifest as JSON text, exactly as checked."""
+    manifest_hash: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    """draft → open → closed → tallied → published."""
+    parameters: Mapped[str | None] = mapped_column(Text)
+    """The frozen parameters (JSON), set by ``open``."""
+    election_hash: Mapped[str | None] = mapped_column(String(64))
+    board_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TrusteeRow(Base):
+    """A trustee's public file, as the organiser received it."""
+
+    __tablename__ = "trustees"
+
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), primary_key=True)
+    index: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    public: Mapped[str] = mapped_column(Text)
+
+
+class Voter(Base):
+    """One voter of the electorate: a public credential and an optional region."""
+
+    __tablename__ = "electorate"
+
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), primary_key=True)
+    credential: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    region: Mapped[str | None] = mapped_column(String(64))
+
+
+class BoardEntry(Base):
+    """One entry of an election's board: its bytes, leaf hash, and what finds it."""
+
+    __tablename__ = "board_entries"
+    __table_args__ = (
+        UniqueConstraint("election_id", "tracker", name="uq_board_tracker"),
+        Index("ix_board_credential", "election_id", "credential"),
+    )
+
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), primary_key=True)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    tracker: Mapped[str | None] = mapped_column(String(64))
+    credential: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+
+
+class BoardNode(Base):
+    """A complete subtree's hash: level 0 are leaf hashes (RFC 9162)."""
+
+    __tablename__ = "board_nodes"
+
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class TreeHeadRow(Base):
+    """A signed tree head, one for each size the board has published."""
+
+    __tablename__ = "tree_heads"
+
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    root: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[str] = mapped_column(String(32))
+    signature: Mapped[str] = mapped_column(String(128))
