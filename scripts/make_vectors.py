@@ -91,9 +91,7 @@ def build() -> dict[str, Any]:
         typed = typed.replace("1", "l").replace("0", "o")
         assert normalise_code(typed) == code
         x = credential_secret(mh, code)
-        credentials.append(
-            {"code": code, "as_typed": typed, "x": x.hex(), "P": public_credential(x).hex()}
-        )
+        credentials.append({"code": code, "as_typed": typed, "x": x.hex(), "P": public_credential(x).hex()})
 
     trustees = []
     for secret in election.trustee_secrets:
@@ -147,9 +145,7 @@ def build() -> dict[str, Any]:
             "seed": ELECTION_SEED,
             "trustees": trustees,
             "shares": {str(j): s.hex() for j, s in election.shares.items()},
-            "verification_keys": {
-                str(j): params.verification_key(j).hex() for j in range(1, m.n + 1)
-            },
+            "verification_keys": {str(j): params.verification_key(j).hex() for j in range(1, m.n + 1)},
             "public_key": params.public_key.hex(),
         },
         "electorate": {

@@ -36,3 +36,30 @@ def mixed() -> Election:
         ]
     )
     return make_election(SeededRandom("fixture mixed"), manifest, voters=5)
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> str | None:
+    """Run the test on each store: ``None`` for SQLite in the data directory,
+    or the URL of an empty PostgreSQL database (``scripts/test`` starts a
+    throwaway server and sets ISTIFTA_TEST_PG_URL)."""
+    if request.param == "sqlite":
+        return None
+    url = os.environ.get("ISTIFTA_TEST_PG_URL")
+    if not url:
+        pytest.fail(
+            "ISTIFTA_TEST_PG_URL is not set: run the tests with scripts/test, which starts "
+            "a throwaway PostgreSQL server, or point it at an empty database"
+        )
+    _reset_postgres(url)
+    return url

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from istifta import PROTOCOL_VERSION, __version__
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
+from istifta.election_cli import election_app, electorate_app
 from istifta.errors import IstiftaError
 from istifta.protocol.manifest import Manifest, parse_manifest
 
@@ -30,6 +31,8 @@ credential_app = typer.Typer(
 )
 app.add_typer(manifest_app, name="manifest")
 app.add_typer(credential_app, name="credential")
+app.add_typer(election_app, name="election")
+app.add_typer(electorate_app, name="electorate")
 
 # soft_wrap: machine-readable lines (a code and its P) must never be folded.
 out = Console(soft_wrap=True)
@@ -49,9 +52,7 @@ def _load_json(path: Path) -> Any:
     except UnicodeDecodeError:
         raise _fail(f"{path}: not UTF-8 text; save it as UTF-8") from None
     except json.JSONDecodeError as exc:
-        raise _fail(
-            f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
+        raise _fail(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
 
 
 def _load_manifest(path: Path) -> Manifest:

@@ -9,7 +9,10 @@ The hierarchy, one tree rooted in :class:`IstiftaError`::
     ├── SelectionError       a voter's choices that the question does not allow
     ├── InvalidBallot        a well-formed ballot that fails a check of PROTOCOL.md §5
     ├── CeremonyError        a trustee's commitments, proof of knowledge or share fail
-    └── DecryptionError      a partial decryption fails, too few trustees, or no count fits
+    ├── DecryptionError      a partial decryption fails, too few trustees, or no count fits
+    └── LifecycleError       a step asked of a referendum that cannot take it now
+        ├── UnknownElection  no referendum has that slug
+        └── WrongState       the step does not fit the referendum's state (e.g. closed)
 
 Messages say what was wrong and, where it helps, what to do; they never
 contain a secret (a credential code, a share, a private key).
@@ -24,8 +27,11 @@ __all__ = [
     "DecryptionError",
     "InvalidBallot",
     "IstiftaError",
+    "LifecycleError",
     "ManifestError",
     "SelectionError",
+    "UnknownElection",
+    "WrongState",
 ]
 
 
@@ -90,3 +96,19 @@ class CeremonyError(IstiftaError):
 
 class DecryptionError(IstiftaError):
     """A partial decryption does not check, or the shares cannot give a count."""
+
+
+class LifecycleError(IstiftaError):
+    """A step asked of a referendum that cannot take it now; nothing was changed."""
+
+
+class UnknownElection(LifecycleError):
+    """No referendum has this slug."""
+
+
+class WrongState(LifecycleError):
+    """The step does not fit the referendum's state: ``state`` is where it is."""
+
+    def __init__(self, message: str, state: str) -> None:
+        self.state = state
+        super().__init__(message)

@@ -17,9 +17,10 @@ from istifta.crypto.elgamal import ZERO_CIPHERTEXT, Ciphertext
 from istifta.crypto.group import IDENTITY, Point, RandomSource, Scalar
 from istifta.crypto.proofs import Proof, prove_dleq, verify_dleq
 from istifta.crypto.threshold import lagrange
-from istifta.errors import DecryptionError
+from istifta.errors import DecodeError, DecryptionError
 from istifta.protocol.ballot import Ballot
 from istifta.protocol.codec import (
+    ciphertext_from_json,
     ciphertext_to_json,
     expect_int,
     expect_list,
@@ -38,6 +39,7 @@ __all__ = [
     "counted_ballots",
     "parse_partial_decryption",
     "partial_decrypt",
+    "parse_tally",
     "tally",
     "verify_partial_decryption",
 ]
@@ -122,6 +124,21 @@ def partial_decrypt(
             shares.append(Share(d, proof))
         rows.append(tuple(shares))
     return PartialDecryption(j, tuple(rows))
+
+
+def parse_tally(raw: Any, path: str = "tally") -> Tally:
+    """A ``tally`` board entry → :class:`Tally` (sums may be the identity)."""
+    obj = expect_object(raw, path, ("type", "ciphertexts", "counted"))
+    if obj["type"] != "tally":
+        raise DecodeError(f"{path}.type: expected 'tally'")
+    rows = tuple(
+        tuple(
+            ciphertext_from_json(ct, f"{path}.ciphertexts[{q}][{o}]", allow_identity_alpha=True)
+            for o, ct in enumerate(expect_list(row, f"{path}.ciphertexts[{q}]"))
+        )
+        for q, row in enumerate(expect_list(obj["ciphertexts"], f"{path}.ciphertexts"))
+    )
+    return Tally(rows, expect_int(obj["counted"], f"{path}.counted", 0, 2**40))
 
 
 def parse_partial_decryption(

@@ -1,0 +1,280 @@
+"""``istifta election …`` and ``istifta electorate …``: the organiser's commands.
+
+Each command opens the data directory (SQLite there, or PostgreSQL with
+``--database``), does one step of :class:`~istifta.lifecycle.Referendums`,
+prints what it did, and on any refusal prints why, exits 2 and changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from istifta.crypto.group import Point
+from istifta.errors import DecodeError, IstiftaError
+from istifta.lifecycle import Referendums
+from istifta.protocol.electorate import Eligible
+
+T = TypeVar("T")
+
+election_app = typer.Typer(
+    help="Run a referendum: create, open, close, tally, publish, export.", no_args_is_help=True
+)
+electorate_app = typer.Typer(help="The electorate: public credentials and regions.", no_args_is_help=True)
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DataDir = Annotated[
+    Path,
+    typer.Option(
+        "--data-dir", envvar="ISTIFTA_DATA_DIR", help="Where istifta keeps its store and board key."
+    ),
+]
+Database = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        envvar="ISTIFTA_DATABASE_URL",
+        help="A PostgreSQL URL (postgresql+psycopg://…); SQLite in the data directory when absent.",
+        show_default=False,
+    ),
+]
+Slug = Annotated[str, typer.Argument(help="The referendum's slug, as in its manifest.")]
+DEFAULT_DATA_DIR = Path("istifta-data")
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    return typer.Exit(2)
+
+
+@contextmanager
+def referendums(data_dir: Path, database: str | None) -> Iterator[Referendums]:
+    """Open the store; turn every refusal into a message and exit status 2."""
+    try:
+        r = Referendums.open(data_dir, database)
+    except Exception as exc:  # a store that cannot be opened: say so, without a traceback
+        raise fail(f"cannot open the store: {exc}") from None
+    try:
+        yield r
+    except IstiftaError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        r.close_store()
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise fail(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise fail(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+
+
+def done(message: str) -> None:
+    out.print(f"[green]✓[/] {escape(message)}", highlight=False)
+
+
+@election_app.command("create")
+def create(manifest: Path, data_dir: DataDir = DEFAULT_DATA_DIR, database: Database = None) -> None:
+    """Create a referendum from its manifest (every field checked)."""
+    raw = read_json(manifest)
+    with referendums(data_dir, database) as r:
+        m = r.create(raw)
+    done(f"created {m.slug} (manifest_hash {m.manifest_hash}); next: the trustees' ceremony")
+
+
+@election_app.command("add-trustee")
+def add_trustee(
+    slug: Slug,
+    files: Annotated[list[Path], typer.Argument(help="Trustees' public files (trustee-<i>.json).")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database: Database = None,
+) -> None:
+    """Add trustees' public files: each one's manifest and proof of knowledge are checked."""
+    raws = [(f, read_json(f)) for f in files]
+    with referendums(data_dir, database) as r:
+        for f, raw in raws:
+            index = r.add_trustee(slug, raw, str(f))
+            done(f"trustee {index} of {slug}: keys checked and kept")
+
+
+def _credential_rows(path: Path) -> Iterator[Eligible]:
+    """CSV with a header: ``credential`` (64 hex) and optional ``region``."""
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or "credential" not in reader.fieldnames:
+            raise DecodeError(f"{path}: the first line must name the columns: credential[,region]")
+        try:
+            for row in reader:
+                line = reader.line_num
+                region = (row.get("region") or "").strip() or None
+                try:
+                    yield Eligible(Point.from_hex((row["credential"] or "").strip(), "credential"), region)
+                except DecodeError as exc:
+                    raise DecodeError(f"{path}, line {line}: {exc}") from None
+        except UnicodeDecodeError:
+            raise DecodeError(f"{path}: not UTF-8 text") from None
+
+
+@electorate_app.command("import")
+def electorate_import(
+    slug: Slug,
+    path: Annotated[Path, typer.Argument(help="CSV: credential (hex P), region.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database: Database = None,
+) -> None:
+    """Import public credentials: the whole file or nothing."""
+    with referendums(data_dir, database) as r:
+        count = r.import_electorate(slug, _credential_rows(path))
+    done(f"{count:,} voters added to {slug}")
+
+
+@electorate_app.command("generate")
+def electorate_generate(
+    slug: Slug,
+    count: Annotated[int, typer.Option(min=1, max=10_000_000, help="How many voters.")],
+    codes: Annotated[Path, typer.Option(help="Where to write the codes (CSV: code, region), mode 0600.")],
+    regions: Annotated[str, typer.Option(help="Comma-separated region labels, assigned in turn.")] = "",
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database: Database = None,
+) -> None:
+    """For tests and demonstrations: make credentials, import their P, write the codes."""
+    labels = tuple(x.strip() for x in regions.split(",") if x.strip())
+    try:
+        fd = os.open(codes, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise fail(f"{codes} exists: codes are never overwritten") from None
+    except OSError as exc:
+        raise fail(f"cannot write {codes}: {exc.strerror}") from None
+    try:
+        with referendums(data_dir, database) as r:
+            made = r.generate_electorate(slug, count, labels, os.urandom)
+    except BaseException:
+        os.close(fd)
+        os.unlink(codes)
+        raise
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["code", "region"])
+    writer.writerows((c, reg or "") for c, reg in made)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(buffer.getvalue())
+    done(f"{count:,} voters added to {slug}; their codes are in {codes} (keep it secret)")
+
+
+def _step(slug: str, data_dir: Path, database: str | None, action: Callable[[Referendums], T]) -> T:
+    with referendums(data_dir, database) as r:
+        return action(r)
+
+
+@election_app.command("open")
+def open_(slug: Slug, data_dir: DataDir = DEFAULT_DATA_DIR, database: Database = None) -> None:
+    """Freeze the parameters (trustees' keys, electorate) and open the board."""
+    params = _step(slug, data_dir, database, lambda r: r.open_election(slug))
+    done(f"{slug} is open: election_hash {params.election_hash}, {params.electorate_size:,} voters")
+
+
+@election_app.command("cast")
+def cast(
+    slug: Slug,
+    ballot: Annotated[Path, typer.Argument(help="A ballot as JSON (PROTOCOL.md §5).")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database: Database = None,
+) -> None:
+    """Cast a ballot from a file and print its receipt (the web page does this for voters)."""
+    raw = read_json(ballot)
+    receipt = _step(slug, data_dir, database, lambda r: r.cast(slug, raw))
+    out.print_json(data=receipt.to_json())
+
+
+@election_app.command("close")
+def close(slug: Slug, data_dir: DataDir = DEFAULT_DATA_DIR, database: Database = None) -> None:
+    """Close the referendum: the board takes no ballot after this."""
+    receipt = _step(slug, data_dir, database, lambda r: r.close(slug))
+    done(f"{slug} is closed at board entry {receipt.index}")
+
+
+@election_app.command("tally")
+def tally(slug: Slug, data_dir: DataDir = DEFAULT_DATA_DIR, database: Database = None) -> None:
+    """Sum the last ballot of each voter, still encrypted, and publish the sums."""
+    t = _step(slug, data_dir, database, lambda r: r.tally(slug))
+    done(f"{slug}: {t.counted:,} ballots counted; the trustees can now decrypt the tally")
+
+
+@election_app.command("add-decryption")
+def add_decryption(
+    slug: Slug,
+    files: Annotated[list[Path], typer.Argument(help="Trustees' partial decryption files.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database: Database = None,
+) -> None:
+    """Check trustees' partial decryptions against the tally and publish them."""
+    raws = [(f, read_json(f)) for f in files]
+    with referendums(data_dir, database) as r:
+        for f, raw in raws:
+            receipt = r.add_partial_decryption(slug, raw)
+            done(f"{f}: checked and published at board entry {receipt.index}")
+
+
+@election_app.command("publish")
+def publish(slug: Slug, data_dir: DataDir = DEFAULT_DATA_DIR, database: Database = None) -> None:
+    """Combine the trustees' decryptions and publish the result with the turnout."""
+    with referendums(data_dir, database) as r:
+        entry = r.publish_result(slug)
+        manifest = r.manifest(slug)
+    for q, (question, counts) in enumerate(zip(manifest.questions, entry["counts"], strict=True)):
+        out.print(f"question {q}: {escape(next(iter(question.text.values())))}", highlight=False)
+        for option, n in zip(question.options, counts, strict=True):
+            out.print(f"  {escape(next(iter(option.label.values())))}: {n:,}", highlight=False)
+    t = entry["turnout"]
+    done(f"{slug} published: {t['voted']:,} of {t['eligible']:,} voted")
+
+
+@election_app.command("export")
+def export(
+    slug: Slug,
+    path: Annotated[Path, typer.Argument(help="A folder, or a file ending in .zip.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database: Database = None,
+) -> None:
+    """Write the election record (PROTOCOL.md §8) for anyone to verify."""
+    from istifta.record_io import write_record
+
+    with referendums(data_dir, database) as r:
+        record = r.record(slug)
+    try:
+        write_record(path, record)
+    except OSError as exc:
+        raise fail(f"cannot write {path}: {exc.strerror}") from None
+    done(f"record of {slug} written to {path}: {len(record.board):,} board entries")
+
+
+@election_app.command("status")
+def status(slug: Slug, data_dir: DataDir = DEFAULT_DATA_DIR, database: Database = None) -> None:
+    """Show where the referendum is and the board's latest tree head."""
+    with referendums(data_dir, database) as r:
+        state = r.state(slug)
+        out.print(f"{escape(slug)}: {state}", highlight=False)
+        if state != "draft":
+            head = r.tree_head(slug)
+            out.print(f"board: {head['size']:,} entries, root {head['root']}", highlight=False)
