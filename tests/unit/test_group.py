@@ -296,3 +296,16 @@ def test_equality_and_hashing_of_points() -> None:
     assert G != P5
     assert G != G.hex()
     assert len({G, Point.from_hex(MULTIPLES[1]), P5}) == 2
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 7])
+def test_an_encoding_with_the_top_bit_set_is_refused(k: int) -> None:
+    """libsodium 1.0.18 ignores bit 255, so without istifta's own check every
+    point (the identity included) would have a second encoding: a second
+    tracker for the same ballot, or an identity ``α`` in disguise."""
+    encoding = bytearray(small_multiple(k).to_bytes())
+    encoding[31] |= 0x80
+    with pytest.raises(DecodeError, match="canonical"):
+        Point.decode(bytes(encoding), allow_identity=True)
+    with pytest.raises(DecodeError, match="canonical"):
+        Point.from_hex(bytes(encoding).hex(), allow_identity=True)

@@ -8,10 +8,11 @@ Decoding is the only way in from outside: :meth:`Point.decode` and
 :meth:`Scalar.decode` either return a valid value or raise
 :class:`~istifta.errors.DecodeError`. Past that, values are known good.
 
-Two libsodium pitfalls are handled here once: it refuses to *return* the
-identity from a scalar multiplication (``0·G``, a zero tally), and its
+Three libsodium pitfalls are handled here once: it refuses to *return* the
+identity from a scalar multiplication (``0·G``, a zero tally); its
 ``is_valid_point`` accepts the identity, which the protocol forbids for keys,
-credentials and ``α``.
+credentials and ``α``; and (1.0.18) it ignores the encoding's top bit, so
+``P`` with bit 255 set would pass as a second encoding of ``P``.
 """
 
 from __future__ import annotations
@@ -164,6 +165,10 @@ class Point:
         """Canonical encodings only; the identity only where ``allow_identity``."""
         if len(data) != 32:
             raise DecodeError(f"{what}: expected 32 bytes, got {len(data)}")
+        if data[31] & 0x80:
+            # RFC 9496 refuses s ≥ 2^255; libsodium 1.0.18 ignores that bit, so a
+            # point (the identity included) would have a second encoding.
+            raise DecodeError(f"{what}: not a canonical ristretto255 encoding")
         if data == _ZERO32:
             if allow_identity:
                 return IDENTITY
