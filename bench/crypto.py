@@ -247,9 +247,7 @@ def verify_pool(e: Election, pool: Sequence[bytes]) -> int:
     return len(pool)
 
 
-def bench_case(
-    case: Case, voters: int, repeats: int
-) -> tuple[dict[str, Any], Election, list[bytes]]:
+def bench_case(case: Case, voters: int, repeats: int) -> tuple[dict[str, Any], Election, list[bytes]]:
     e = case.election(voters)
     built: list[float] = []
     verified: list[float] = []
@@ -430,9 +428,7 @@ def machine() -> dict[str, Any]:
     cpu = "unknown"
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(
-                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu
-            )
+            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
     except OSError:
         pass
     version: bytes = pysodium.sodium.sodium_version_string()

@@ -18,6 +18,8 @@ from istifta.crypto.credentials import credential_secret, new_code, public_crede
 from istifta.election_cli import election_app, electorate_app
 from istifta.errors import IstiftaError
 from istifta.protocol.manifest import Manifest, parse_manifest
+from istifta.trustee_cli import trustee_app
+from istifta.verify_cli import verify
 
 app = typer.Typer(
     name="istifta",
@@ -33,6 +35,8 @@ app.add_typer(manifest_app, name="manifest")
 app.add_typer(credential_app, name="credential")
 app.add_typer(election_app, name="election")
 app.add_typer(electorate_app, name="electorate")
+app.add_typer(trustee_app, name="trustee")
+app.command("verify")(verify)
 
 # soft_wrap: machine-readable lines (a code and its P) must never be folded.
 out = Console(soft_wrap=True)

@@ -24,7 +24,7 @@ from rich.markup import escape
 from istifta.crypto.group import Point
 from istifta.errors import DecodeError, IstiftaError
 from istifta.lifecycle import Referendums
-from istifta.protocol.electorate import Eligible
+from istifta.protocol.electorate import MAX_REGION, Eligible
 
 T = TypeVar("T")
 
@@ -122,12 +122,14 @@ def _credential_rows(path: Path) -> Iterator[Eligible]:
         raise fail(f"cannot read {path}: {exc.strerror}") from None
     with handle:
         reader = csv.DictReader(handle)
-        if reader.fieldnames is None or "credential" not in reader.fieldnames:
-            raise DecodeError(f"{path}: the first line must name the columns: credential[,region]")
-        try:
+        try:  # the first read decodes the header and what follows it: a bad byte may be there
+            if reader.fieldnames is None or "credential" not in reader.fieldnames:
+                raise DecodeError(f"{path}: the first line must name the columns: credential[,region]")
             for row in reader:
                 line = reader.line_num
                 region = (row.get("region") or "").strip() or None
+                if region is not None and len(region) > MAX_REGION:
+                    raise DecodeError(f"{path}, line {line}: a region has at most {MAX_REGION} characters")
                 try:
                     yield Eligible(Point.from_hex((row["credential"] or "").strip(), "credential"), region)
                 except DecodeError as exc:

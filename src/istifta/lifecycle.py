@@ -377,7 +377,7 @@ class Referendums:
             ).scalar()
         if data is None:
             raise WrongState(f"{slug} has no tally yet", self.state(slug))
-        return parse_tally(json.loads(data))
+        return parse_tally(json.loads(data), opened.params)
 
     def _partials(self, session: Session, election_id: int, t: Tally) -> list[PartialDecryption]:
         rows = session.execute(

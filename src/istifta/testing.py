@@ -104,3 +104,115 @@ def make_election(
     leaves = electorate_leaves(Eligible(P, r) for P, r in zip(credentials, assigned, strict=True))
     params = freeze_parameters(m, [p for _, p in generated], len(leaves), electorate_root(leaves))
     return Election(params, tuple(s for s, _ in generated), shares, codes, credentials, assigned)
+
+
+# --- a whole election record (PROTOCOL.md §8), for tests and benchmarks ---
+
+# Imported where used (and for types only here), so that this section only appends to the module.
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from nacl.signing import SigningKey
+
+    from istifta.protocol.ballot import Ballot
+    from istifta.protocol.record import Record
+
+Vote = tuple[int, Sequence[Sequence[int]]]
+"""``(voter, selections)``: the voter's index in :attr:`Election.codes` and the
+chosen option indices per question. A voter who appears again revotes."""
+
+RECORD_TIMESTAMP = "2024-01-21T19:00:00.000Z"
+"""The tree head's time in test records: after the demo manifest closes."""
+
+
+def make_record(
+    election: Election,
+    votes: Sequence[Vote],
+    *,
+    rng: RandomSource,
+    board_key: SigningKey,
+    absent_trustees: Sequence[int] = (),
+    timestamp: str = RECORD_TIMESTAMP,
+) -> Record:
+    """A complete, valid :class:`~istifta.protocol.record.Record`: the election,
+    one ballot per vote in order (received at even steps across the schedule),
+    the close at ``closes_at``, the tally, a partial decryption from every
+    trustee not in ``absent_trustees`` and the result with its turnout, under
+    a tree head that ``board_key`` (a ``nacl.signing.SigningKey``) signs.
+    Draws from ``rng``: each ballot in order, then each partial decryption."""
+    from istifta.protocol.ballot import build_ballot
+
+    params = election.params
+    ballots = [build_ballot(params, election.codes[voter], chosen, rng) for voter, chosen in votes]
+    return record_from_ballots(
+        election,
+        ballots,
+        rng=rng,
+        board_key=board_key,
+        absent_trustees=absent_trustees,
+        timestamp=timestamp,
+    )
+
+
+def spread_times(opens_at: datetime, closes_at: datetime, count: int) -> list[datetime]:
+    """``count`` times strictly inside the schedule, evenly spaced, in order."""
+    step = (closes_at - opens_at) / (count + 1)
+    return [opens_at + step * (k + 1) for k in range(count)]
+
+
+def record_from_ballots(
+    election: Election,
+    ballots: Sequence[Ballot],
+    *,
+    rng: RandomSource,
+    board_key: SigningKey,
+    absent_trustees: Sequence[int] = (),
+    timestamp: str = RECORD_TIMESTAMP,
+) -> Record:
+    """:func:`make_record` from ballots already built (e.g. in parallel)."""
+    from istifta.protocol import record as r
+    from istifta.protocol.tally import combine, counted_ballots, partial_decrypt, tally
+
+    params = election.params
+    m = params.manifest
+    times = spread_times(m.opens_at, m.closes_at, len(ballots))
+    entries = [r.election_entry(params)]
+    entries += [r.ballot_entry(b, at) for b, at in zip(ballots, times, strict=True)]
+    entries.append(r.close_entry(m.closes_at))
+    t = tally(params, ballots)
+    entries.append(r.tally_entry(t))
+    present = [j for j in range(1, m.n + 1) if j not in absent_trustees]
+    partials = [partial_decrypt(params, t, j, election.shares[j], rng) for j in present]
+    entries += [r.partial_decryption_entry(pd) for pd in partials]
+    counted = [b.credential.to_bytes() for b in counted_ballots(ballots)]
+    voters = list(zip(election.credentials, election.regions, strict=True))
+    turnout = r.turnout([(P.to_bytes(), region) for P, region in voters], counted)
+    entries.append(r.result_entry(present, combine(params, t, partials), turnout))
+    leaves = electorate_leaves(Eligible(P, region) for P, region in voters)
+    return sign_record([r.entry_bytes(e) for e in entries], leaves, board_key, timestamp)
+
+
+def sign_record(
+    board: Sequence[bytes],
+    electorate: Sequence[bytes],
+    board_key: SigningKey,
+    timestamp: str = RECORD_TIMESTAMP,
+) -> Record:
+    """A record of these entries and leaves under a tree head ``board_key`` signs."""
+    from istifta.board.merkle import tree_hash
+    from istifta.board.treehead import sign_tree_head
+    from istifta.protocol.record import Record
+
+    head = sign_tree_head(len(board), tree_hash(board), timestamp, board_key)
+    return Record(tuple(board), tuple(electorate), head, bytes(board_key.verify_key))
+
+
+def resign_record(record: Record, board_key: SigningKey) -> Record:
+    """The record under a fresh tree head over its (perhaps changed) board: what a
+    dishonest board holding its key would publish after changing entries."""
+    return sign_record(record.board, record.electorate, board_key, record.tree_head["timestamp"])
+
+
+__all__ += ["make_record", "record_from_ballots", "resign_record", "sign_record", "spread_times"]

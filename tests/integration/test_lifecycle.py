@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from istifta.record_io import read_record, write_record
 from nacl.public import PrivateKey
 
 from istifta.ceremony_files import TrusteeFile
@@ -22,6 +21,7 @@ from istifta.lifecycle import Referendums
 from istifta.protocol.ballot import build_ballot
 from istifta.protocol.electorate import Eligible
 from istifta.protocol.tally import partial_decrypt
+from istifta.record_io import read_record, write_record
 from istifta.testing import manifest_json
 
 

@@ -82,9 +82,7 @@ def swap_answers(raw: dict[str, Any], q1: int, q2: int) -> dict[str, Any]:
     return out
 
 
-def swap_choices(
-    raw: dict[str, Any], q: int, o1: int, o2: int, with_proofs: bool
-) -> dict[str, Any]:
+def swap_choices(raw: dict[str, Any], q: int, o1: int, o2: int, with_proofs: bool) -> dict[str, Any]:
     out = copy.deepcopy(raw)
     keys = ("choices", "choice_proofs") if with_proofs else ("choices",)
     for key in keys:

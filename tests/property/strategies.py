@@ -83,13 +83,9 @@ def noncanonical_point_hex() -> st.SearchStrategy[str]:
     return st.builds(spoil, st.binary(min_size=32, max_size=32), st.booleans())
 
 
-def allowed_sets(
-    max_value: int = 10, min_size: int = 1, max_size: int = 5
-) -> st.SearchStrategy[list[int]]:
+def allowed_sets(max_value: int = 10, min_size: int = 1, max_size: int = 5) -> st.SearchStrategy[list[int]]:
     """Sorted distinct small integers, as a range proof's allowed values."""
-    return st.lists(
-        st.integers(0, max_value), min_size=min_size, max_size=max_size, unique=True
-    ).map(sorted)
+    return st.lists(st.integers(0, max_value), min_size=min_size, max_size=max_size, unique=True).map(sorted)
 
 
 def seeds() -> st.SearchStrategy[str]:

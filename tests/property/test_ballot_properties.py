@@ -134,9 +134,7 @@ def test_built_ballot_encrypts_the_selections(mixed: Election, data: st.DataObje
 
 @settings(max_examples=50)
 @given(data=st.data())
-def test_any_field_changed_to_a_valid_value_is_rejected(
-    mixed: Election, data: st.DataObject
-) -> None:
+def test_any_field_changed_to_a_valid_value_is_rejected(mixed: Election, data: st.DataObject) -> None:
     cast = draw_cast(data, mixed)
     raw = cast.ballot.to_json()
     path = data.draw(st.sampled_from(list(leaves(raw))), label="field")
@@ -156,9 +154,7 @@ def test_any_field_changed_to_a_valid_value_is_rejected(
 
 @settings(max_examples=30)
 @given(data=st.data())
-def test_any_field_with_a_malformed_encoding_is_a_decode_error(
-    mixed: Election, data: st.DataObject
-) -> None:
+def test_any_field_with_a_malformed_encoding_is_a_decode_error(mixed: Election, data: st.DataObject) -> None:
     """Points off the curve or not canonical, scalars not reduced mod ℓ, an
     identity ``α`` or credential, and hex in upper case never parse (§1, §5)."""
     cast = draw_cast(data, mixed)

@@ -17,9 +17,7 @@ def wrong_shapes(draw: st.DrawFn, right: list[Shape]) -> tuple[list[Shape], int 
     """A shape unlike ``right`` in one way, the question where it differs (``None``
     for the number of answers), and whether only the sum proof's branches differ."""
     shapes = list(right)
-    how = draw(
-        st.sampled_from(["drop answer", "add answer", "choices", "sum branches"]), label="how"
-    )
+    how = draw(st.sampled_from(["drop answer", "add answer", "choices", "sum branches"]), label="how")
     if how == "drop answer":
         del shapes[draw(st.integers(0, len(shapes) - 1), label="dropped")]
         return shapes, None, False

@@ -64,9 +64,7 @@ def test_sum_ciphertexts_folds_the_homomorphism(
 
 @settings(max_examples=40)
 @given(k=nonzero_scalars(), m1=messages, m2=messages, r1=scalars(), r2=scalars())
-def test_sum_decrypts_with_a_direct_key(
-    k: Scalar, m1: int, m2: int, r1: Scalar, r2: Scalar
-) -> None:
+def test_sum_decrypts_with_a_direct_key(k: Scalar, m1: int, m2: int, r1: Scalar, r2: Scalar) -> None:
     K = Point.base_mul(k)  # noqa: N806
     c1, c2 = encrypt(K, m1, r1), encrypt(K, m2, r2)
     assert decrypt(c1, k) == m1

@@ -147,9 +147,7 @@ def test_range_proof_fails_for_another_ciphertext(case: RangeCase, data: st.Data
 
 @settings(max_examples=40)
 @given(case=honest_range_proofs(), data=st.data())
-def test_range_proof_fails_for_a_reencryption_of_the_same_value(
-    case: RangeCase, data: st.DataObject
-) -> None:
+def test_range_proof_fails_for_a_reencryption_of_the_same_value(case: RangeCase, data: st.DataObject) -> None:
     """The proof is for this ciphertext, not for any encryption of ``v``."""
     K, ct, r, v, allowed, context, proof = case  # noqa: N806
     r2 = r + data.draw(nonzero_scalars(), label="δ")

@@ -84,9 +84,7 @@ def subsets(n: int, sizes: range) -> list[tuple[int, ...]]:
 
 @settings(max_examples=30)
 @given(case=decrypted_elections(), data=st.data())
-def test_every_set_of_at_least_t_trustees_gives_the_cast_counts(
-    case: Decrypted, data: st.DataObject
-) -> None:
+def test_every_set_of_at_least_t_trustees_gives_the_cast_counts(case: Decrypted, data: st.DataObject) -> None:
     params = case.election.params
     n, t = params.manifest.n, params.manifest.threshold
     for chosen in subsets(n, range(t, n + 1)):

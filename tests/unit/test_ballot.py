@@ -60,9 +60,7 @@ def test_honest_ballots_verify(yes_no: Election, mixed: Election, yes: Ballot, a
     verify(mixed, build(mixed, 3, [[0], [1], [3]], "one of four"))
 
 
-def test_a_ballot_carries_the_voters_credential_and_the_election(
-    mixed: Election, a: Ballot
-) -> None:
+def test_a_ballot_carries_the_voters_credential_and_the_election(mixed: Election, a: Ballot) -> None:
     assert a.credential == mixed.credentials[0]
     assert a.election_hash == mixed.params.election_hash
     assert [len(ans.choices) for ans in a.answers] == [1, 2, 4]
@@ -296,9 +294,7 @@ def test_a_ballot_replayed_under_another_credential(mixed: Election, a: Ballot) 
     assert (error.check, error.question, error.option) == ("choice_proof", 0, 0)
 
 
-def test_two_options_of_exactly_one_stitched_from_two_ballots(
-    mixed: Election, a: Ballot, b: Ballot
-) -> None:
+def test_two_options_of_exactly_one_stitched_from_two_ballots(mixed: Election, a: Ballot, b: Ballot) -> None:
     """Each choice is a genuine 0/1 with a valid proof, but together they say 2."""
     stitched = _answer(
         a,
@@ -310,9 +306,7 @@ def test_two_options_of_exactly_one_stitched_from_two_ballots(
     assert (error.check, error.question, error.option) == ("sum_proof", 1, None)
 
 
-def test_four_of_at_most_two_stitched_from_two_ballots(
-    mixed: Election, a: Ballot, b: Ballot
-) -> None:
+def test_four_of_at_most_two_stitched_from_two_ballots(mixed: Election, a: Ballot, b: Ballot) -> None:
     ans_a, ans_b = a.answers[2], b.answers[2]
     stitched = _answer(
         a,

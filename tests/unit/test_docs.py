@@ -13,8 +13,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 def _commands(group: typer.Typer, prefix: str = "istifta") -> list[str]:
     names = [
-        f"{prefix} {c.name or (c.callback.__name__ if c.callback else '')}"
-        for c in group.registered_commands
+        f"{prefix} {c.name or (c.callback.__name__ if c.callback else '')}" for c in group.registered_commands
     ]
     for sub in group.registered_groups:
         assert sub.typer_instance is not None and sub.name is not None

@@ -180,6 +180,4 @@ def test_jhash_of_the_empty_object() -> None:
 
 
 def test_sha256_is_raw_bytes() -> None:
-    assert sha256(b"") == bytes.fromhex(
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    )
+    assert sha256(b"") == bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")

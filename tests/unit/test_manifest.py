@@ -21,9 +21,7 @@ Mutation = Callable[[dict[str, Any]], None]
 
 
 def good() -> dict[str, Any]:
-    return manifest_json(
-        [question_json(["yes", "no"]), question_json(["a", "b", "c", "d"], low=0, high=2)]
-    )
+    return manifest_json([question_json(["yes", "no"]), question_json(["a", "b", "c", "d"], low=0, high=2)])
 
 
 def test_a_valid_manifest_parses() -> None:

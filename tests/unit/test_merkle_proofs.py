@@ -72,9 +72,7 @@ def test_every_pair_of_sizes_up_to_64_is_proven_consistent(new: int) -> None:
         old_root = TREE.root(old)
         assert verify_consistency(old, new, old_root, new_root, proof)
         if 0 < old < new:
-            assert not verify_consistency(
-                old, new, old_root, hashlib.sha256(b"other").digest(), proof
-            )
+            assert not verify_consistency(old, new, old_root, hashlib.sha256(b"other").digest(), proof)
             assert not verify_consistency(old, new, hashlib.sha256(b"x").digest(), new_root, proof)
             assert not verify_consistency(old, new, old_root, new_root, proof[:-1])
             # A tree that rewrote leaf 0 after the fact is not an extension.

@@ -103,8 +103,7 @@ def test_partial_decryptions_survive_the_wire(
     mixed: Election, mixed_tally: Tally, partials: dict[int, PartialDecryption]
 ) -> None:
     parsed = [
-        parse_partial_decryption(json.loads(json.dumps(partials[j].to_json())), mixed_tally)
-        for j in (2, 3)
+        parse_partial_decryption(json.loads(json.dumps(partials[j].to_json())), mixed_tally) for j in (2, 3)
     ]
     assert parsed[0].trustee == 2
     assert combine(mixed.params, mixed_tally, parsed) == [[3, 2], [1, 1, 3], [2, 1, 0, 3]]
@@ -177,9 +176,7 @@ def test_a_tampered_share_names_trustee_question_and_option(
     tampered = _with_share(partials[2], q, o, Share(honest.d + G, honest.proof))
     with pytest.raises(DecryptionError) as info:
         combine(mixed.params, mixed_tally, [partials[1], tampered])
-    assert f"trustee 2's decryption share for question {q}, option {o} does not verify" in str(
-        info.value
-    )
+    assert f"trustee 2's decryption share for question {q}, option {o} does not verify" in str(info.value)
 
 
 def test_a_share_computed_with_the_wrong_secret_is_refused(

@@ -162,9 +162,7 @@ def test_the_joint_key_is_the_sum_of_the_first_commitments(yes_no: Election) -> 
 
 
 @pytest.mark.parametrize("subset", [(1, 2), (1, 3), (2, 3), (3, 1), (1, 2, 3)])
-def test_lagrange_at_zero_recovers_the_joint_secret(
-    yes_no: Election, subset: tuple[int, ...]
-) -> None:
+def test_lagrange_at_zero_recovers_the_joint_secret(yes_no: Election, subset: tuple[int, ...]) -> None:
     secret = Scalar(sum(s.coefficients[0].value for s in yes_no.trustee_secrets))
     recovered = Scalar(sum((lagrange(subset, j) * yes_no.shares[j]).value for j in subset))
     assert recovered == secret

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from istifta.board.merkle import consistency_proof, inclusion_proof, leaf_hash, node_hash
 from istifta.board.treehead import TreeHead, sign_tree_head
+from istifta.protocol.manifest import parse_time
 from istifta.protocol.record import entry_bytes, format_time
 from istifta.store.db import Store
 from istifta.store.models import BoardEntry, BoardNode, Election, TreeHeadRow
@@ -163,7 +164,8 @@ class BoardLog:
         nodes: list[dict[str, Any]] = []
         with self.store.write_session() as session, session.begin():
             elections: dict[int, Election] = {}
-            now = self.clock()
+            times: dict[int, datetime] = {}
+            clock = self.clock()
             for item in batch:
                 election = elections.get(item.election_id)
                 if election is None:
@@ -172,6 +174,10 @@ class BoardLog:
                     ).scalar_one()
                     elections[item.election_id] = election
                     self._nodes[item.election_id] = _load_frontier(session, election)
+                    # Never earlier than the board's last tree head: a clock stepped
+                    # back (an NTP correction) must not make the board run backwards.
+                    times[election.id] = max(clock, _last_time(session, election.id) or clock)
+                now = times[election.id]
                 try:
                     admitted = item.admit(session, election, now)
                 except Exception as exc:
@@ -198,7 +204,7 @@ class BoardLog:
             for election_id, election in elections.items():
                 size = election.board_size
                 root = _root(self._nodes[election_id], size)
-                head = sign_tree_head(size, root, format_time(now), self.key)
+                head = sign_tree_head(size, root, format_time(times[election_id]), self.key)
                 heads[election_id] = head
                 if session.get(TreeHeadRow, (election_id, size)) is None:
                     session.add(TreeHeadRow(election_id=election_id, **head))
@@ -241,11 +247,19 @@ class BoardLog:
             return [p.hex() for p in consistency_proof(old, new, _lookup(session, election_id))]
 
 
+def _last_time(session: Session, election_id: int) -> datetime | None:
+    stamp = session.execute(
+        select(TreeHeadRow.timestamp)
+        .where(TreeHeadRow.election_id == election_id)
+        .order_by(TreeHeadRow.size.desc())
+        .limit(1)
+    ).scalar()
+    return None if stamp is None else parse_time(stamp, "tree head timestamp")
+
+
 def _tracker_at(session: Session, election_id: int, index: int) -> str | None:
     return session.execute(
-        select(BoardEntry.tracker).where(
-            BoardEntry.election_id == election_id, BoardEntry.index == index
-        )
+        select(BoardEntry.tracker).where(BoardEntry.election_id == election_id, BoardEntry.index == index)
     ).scalar()
 
 

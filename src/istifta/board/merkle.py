@@ -127,9 +127,7 @@ def consistency_proof(old_size: int, new_size: int, node: NodeLookup) -> list[by
     return proof
 
 
-def verify_inclusion(
-    leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes
-) -> bool:
+def verify_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes], root: bytes) -> bool:
     """RFC 9162 §2.1.3.2: does ``proof`` place the leaf hash ``leaf`` at ``index``?"""
     if not 0 <= index < size:
         return False
@@ -188,9 +186,7 @@ class MemoryTree:
         self.levels: list[list[bytes]] = [list(leaf_hashes)]
         while len(self.levels[-1]) > 1:
             below = self.levels[-1]
-            self.levels.append(
-                [node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)]
-            )
+            self.levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
 
     def node(self, level: int, index: int) -> bytes:
         return self.levels[level][index]

@@ -38,9 +38,7 @@ def normalise_code(text: str) -> str:
     the code: it is a secret."""
     code = text.upper().translate(_READ_AS)
     if len(code) != CODE_LENGTH:
-        raise CredentialError(
-            f"a credential code has {CODE_LENGTH} characters; this one has {len(code)}"
-        )
+        raise CredentialError(f"a credential code has {CODE_LENGTH} characters; this one has {len(code)}")
     for position, ch in enumerate(code, start=1):
         if ch not in _VALUES:
             raise CredentialError(

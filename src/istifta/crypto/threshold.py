@@ -67,9 +67,7 @@ def generate_trustee(
         if a.value:
             coefficients.append(a)
     commitments = tuple(Point.base_mul(a) for a in coefficients)
-    pok = prove_schnorr(
-        coefficients[0], POK_TAG, _pok_context(manifest_hash, index, commitments[0]), rng
-    )
+    pok = prove_schnorr(coefficients[0], POK_TAG, _pok_context(manifest_hash, index, commitments[0]), rng)
     return TrusteeSecret(index, tuple(coefficients)), TrusteePublic(index, commitments, pok)
 
 

@@ -136,8 +136,7 @@ def build_ballot(
     manifest = params.manifest
     if len(selections) != len(manifest.questions):
         raise SelectionError(
-            f"the referendum has {len(manifest.questions)} questions; "
-            f"got selections for {len(selections)}"
+            f"the referendum has {len(manifest.questions)} questions; got selections for {len(selections)}"
         )
     x = credential_secret(bytes.fromhex(manifest.manifest_hash), code)
     P = public_credential(x)  # noqa: N806
@@ -194,9 +193,7 @@ def parse_ballot(raw: Any) -> Ballot:
             _range_proof(rp, f"{path}.choice_proofs[{o}]")
             for o, rp in enumerate(expect_list(ao["choice_proofs"], f"{path}.choice_proofs"))
         )
-        answers.append(
-            Answer(choices, choice_proofs, _range_proof(ao["sum_proof"], f"{path}.sum_proof"))
-        )
+        answers.append(Answer(choices, choice_proofs, _range_proof(ao["sum_proof"], f"{path}.sum_proof")))
     return Ballot(
         hash_from_json(obj["election_hash"], "ballot.election_hash"),
         point_from_json(obj["credential"], "ballot.credential"),
@@ -209,9 +206,7 @@ def _range_proof(raw: Any, path: str) -> RangeProof:
     return tuple(proof_from_json(p, f"{path}[{i}]") for i, p in enumerate(expect_list(raw, path)))
 
 
-def verify_ballot(
-    params: ElectionParameters, ballot: Ballot, is_eligible: Callable[[Point], bool]
-) -> None:
+def verify_ballot(params: ElectionParameters, ballot: Ballot, is_eligible: Callable[[Point], bool]) -> None:
     """Every check of PROTOCOL.md §5 but the time of receipt (the board's).
 
     Raises :class:`InvalidBallot` on the first failure."""
@@ -222,9 +217,7 @@ def verify_ballot(
         raise InvalidBallot("credential", "this credential is not in the electorate")
     questions = params.manifest.questions
     if len(ballot.answers) != len(questions):
-        raise InvalidBallot(
-            "shape", f"expected {len(questions)} answers, got {len(ballot.answers)}"
-        )
+        raise InvalidBallot("shape", f"expected {len(questions)} answers, got {len(ballot.answers)}")
     K, eh = params.public_key, params.election_hash_bytes  # noqa: N806
     for q, (question, answer) in enumerate(zip(questions, ballot.answers, strict=True)):
         _check_shape(question, answer, q)
@@ -248,9 +241,7 @@ def verify_ballot(
                 f"the proof that {question.min} to {question.max} options are chosen fails",
                 question=q,
             )
-    if not verify_schnorr(
-        P, SIGNATURE_TAG, _signature_context(eh, P, ballot.body_bytes), ballot.signature
-    ):
+    if not verify_schnorr(P, SIGNATURE_TAG, _signature_context(eh, P, ballot.body_bytes), ballot.signature):
         raise InvalidBallot("signature", "the credential's signature does not verify")
 
 
@@ -264,9 +255,7 @@ def _check_shape(question: Question, answer: Answer, q: int) -> None:
         )
     for o, proof in enumerate(answer.choice_proofs):
         if len(proof) != len(CHOICE):
-            raise InvalidBallot(
-                "shape", f"expected a 2-branch proof, got {len(proof)}", question=q, option=o
-            )
+            raise InvalidBallot("shape", f"expected a 2-branch proof, got {len(proof)}", question=q, option=o)
     expected = len(question.sum_allowed)
     if len(answer.sum_proof) != expected:
         raise InvalidBallot(

@@ -96,9 +96,7 @@ def proof_to_json(proof: Proof) -> dict[str, str]:
     return {"c": proof.c.hex(), "z": proof.z.hex()}
 
 
-def ciphertext_from_json(
-    value: Any, path: str, *, allow_identity_alpha: bool = False
-) -> Ciphertext:
+def ciphertext_from_json(value: Any, path: str, *, allow_identity_alpha: bool = False) -> Ciphertext:
     obj = expect_object(value, path, ("alpha", "beta"))
     return Ciphertext(
         point_from_json(obj["alpha"], f"{path}.alpha", allow_identity=allow_identity_alpha),

@@ -122,9 +122,7 @@ def _parse(raw: Any) -> Manifest:
     languages = set(title)
     questions = expect_list(m["questions"], "questions")
     if not 1 <= len(questions) <= MAX_QUESTIONS:
-        raise ManifestError(
-            "questions", f"expected 1 to {MAX_QUESTIONS} questions, got {len(questions)}"
-        )
+        raise ManifestError("questions", f"expected 1 to {MAX_QUESTIONS} questions, got {len(questions)}")
     parsed = tuple(_question(q, f"questions[{i}]", languages) for i, q in enumerate(questions))
     opens_at = parse_time(m["opens_at"], "opens_at")
     closes_at = parse_time(m["closes_at"], "closes_at")
@@ -142,9 +140,7 @@ def _question(raw: Any, path: str, languages: set[str]) -> Question:
     text = _local_text(q["text"], f"{path}.text", languages)
     options = expect_list(q["options"], f"{path}.options")
     if not 2 <= len(options) <= MAX_OPTIONS:
-        raise ManifestError(
-            f"{path}.options", f"expected 2 to {MAX_OPTIONS} options, got {len(options)}"
-        )
+        raise ManifestError(f"{path}.options", f"expected 2 to {MAX_OPTIONS} options, got {len(options)}")
     parsed = tuple(
         Option(
             _local_text(

@@ -79,9 +79,7 @@ def freeze_parameters(
     """Check every trustee's commitments and proof, then compute ``K = Σ C_i,0``."""
     publics = tuple(sorted(trustees, key=lambda t: t.index))
     if [t.index for t in publics] != list(range(1, manifest.n + 1)):
-        raise CeremonyError(
-            f"expected trustees 1 to {manifest.n}, got {[t.index for t in publics]}"
-        )
+        raise CeremonyError(f"expected trustees 1 to {manifest.n}, got {[t.index for t in publics]}")
     mh = bytes.fromhex(manifest.manifest_hash)
     for t in publics:
         verify_trustee(t, manifest.threshold, mh)
@@ -106,10 +104,7 @@ def parse_parameters(raw: Any) -> ElectionParameters:
         trustees.append(
             TrusteePublic(
                 expect_int(t["index"], f"{path}.index", i + 1, i + 1),
-                tuple(
-                    point_from_json(c, f"{path}.commitments[{k}]")
-                    for k, c in enumerate(commitments)
-                ),
+                tuple(point_from_json(c, f"{path}.commitments[{k}]") for k, c in enumerate(commitments)),
                 proof_from_json(t["pok"], f"{path}.pok"),
             )
         )

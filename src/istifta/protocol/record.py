@@ -96,9 +96,7 @@ class Turnout:
         return {
             "eligible": self.eligible,
             "voted": self.voted,
-            "by_region": {
-                r: {"eligible": e, "voted": v} for r, (e, v) in sorted(self.by_region.items())
-            },
+            "by_region": {r: {"eligible": e, "voted": v} for r, (e, v) in sorted(self.by_region.items())},
         }
 
 
@@ -121,9 +119,7 @@ def turnout(regions: Iterable[tuple[bytes, str | None]], voted: Iterable[bytes])
     return Turnout(eligible, seen, {r: (e, v) for r, (e, v) in by_region.items()})
 
 
-def result_entry(
-    trustees: Sequence[int], counts: Sequence[Sequence[int]], t: Turnout
-) -> dict[str, Any]:
+def result_entry(trustees: Sequence[int], counts: Sequence[Sequence[int]], t: Turnout) -> dict[str, Any]:
     return {
         "type": "result",
         "trustees": sorted(trustees),

@@ -80,8 +80,7 @@ class PartialDecryption:
             "type": "partial_decryption",
             "trustee": self.trustee,
             "shares": [
-                [{"d": s.d.hex(), "proof": proof_to_json(s.proof)} for s in row]
-                for row in self.shares
+                [{"d": s.d.hex(), "proof": proof_to_json(s.proof)} for s in row] for row in self.shares
             ],
         }
 
@@ -126,24 +125,28 @@ def partial_decrypt(
     return PartialDecryption(j, tuple(rows))
 
 
-def parse_tally(raw: Any, path: str = "tally") -> Tally:
-    """A ``tally`` board entry → :class:`Tally` (sums may be the identity)."""
+def parse_tally(raw: Any, params: ElectionParameters, path: str = "tally") -> Tally:
+    """A ``tally`` entry → :class:`Tally`, shaped as the manifest's carried options
+    (a sum may be the identity: nothing may have been counted)."""
     obj = expect_object(raw, path, ("type", "ciphertexts", "counted"))
     if obj["type"] != "tally":
         raise DecodeError(f"{path}.type: expected 'tally'")
-    rows = tuple(
-        tuple(
-            ciphertext_from_json(ct, f"{path}.ciphertexts[{q}][{o}]", allow_identity_alpha=True)
-            for o, ct in enumerate(expect_list(row, f"{path}.ciphertexts[{q}]"))
+    questions = params.manifest.questions
+    rows = expect_list(obj["ciphertexts"], f"{path}.ciphertexts", len(questions))
+    parsed = []
+    for q, (row, question) in enumerate(zip(rows, questions, strict=True)):
+        items = expect_list(row, f"{path}.ciphertexts[{q}]", question.explicit_options)
+        parsed.append(
+            tuple(
+                ciphertext_from_json(ct, f"{path}.ciphertexts[{q}][{o}]", allow_identity_alpha=True)
+                for o, ct in enumerate(items)
+            )
         )
-        for q, row in enumerate(expect_list(obj["ciphertexts"], f"{path}.ciphertexts"))
-    )
-    return Tally(rows, expect_int(obj["counted"], f"{path}.counted", 0, 2**40))
+    counted = expect_int(obj["counted"], f"{path}.counted", 0, params.electorate_size)
+    return Tally(tuple(parsed), counted)
 
 
-def parse_partial_decryption(
-    raw: Any, t: Tally, path: str = "partial_decryption"
-) -> PartialDecryption:
+def parse_partial_decryption(raw: Any, t: Tally, path: str = "partial_decryption") -> PartialDecryption:
     obj = expect_object(raw, path, ("type", "trustee", "shares"))
     rows = expect_list(obj["shares"], f"{path}.shares", len(t.ciphertexts))
     shares = []
@@ -168,18 +171,13 @@ def verify_partial_decryption(params: ElectionParameters, t: Tally, pd: PartialD
     V = params.verification_key(pd.trustee)  # noqa: N806
     for q, (row, shares) in enumerate(zip(t.ciphertexts, pd.shares, strict=True)):
         for o, (ct, share) in enumerate(zip(row, shares, strict=True)):
-            if not verify_dleq(
-                V, ct.alpha, share.d, DECRYPT_TAG, _context(params, pd.trustee), share.proof
-            ):
+            if not verify_dleq(V, ct.alpha, share.d, DECRYPT_TAG, _context(params, pd.trustee), share.proof):
                 raise DecryptionError(
-                    f"trustee {pd.trustee}'s decryption share for question {q}, "
-                    f"option {o} does not verify"
+                    f"trustee {pd.trustee}'s decryption share for question {q}, option {o} does not verify"
                 )
 
 
-def combine(
-    params: ElectionParameters, t: Tally, partials: Sequence[PartialDecryption]
-) -> list[list[int]]:
+def combine(params: ElectionParameters, t: Tally, partials: Sequence[PartialDecryption]) -> list[list[int]]:
     """Counts for every option, implicit ones included, from at least ``t`` partials,
     each verified first."""
     indices = [pd.trustee for pd in partials]
@@ -212,9 +210,7 @@ def combine(
         if question.exactly_one:
             implicit = t.counted - sum(qcounts)
             if implicit < 0:
-                raise DecryptionError(
-                    f"question {q}: the carried options count more than the ballots"
-                )
+                raise DecryptionError(f"question {q}: the carried options count more than the ballots")
             qcounts.append(implicit)
         counts.append(qcounts)
     return counts

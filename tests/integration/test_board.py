@@ -1,0 +1,111 @@
+"""The board's log on each store: durable batched appends, receipts that
+prove themselves, refusals that write nothing, and time that never runs back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nacl.signing import SigningKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from istifta.board.log import Admitted, BoardLog
+from istifta.board.merkle import leaf_hash, verify_consistency, verify_inclusion
+from istifta.board.treehead import verify_tree_head
+from istifta.store.db import Store, open_store
+from istifta.store.models import BoardEntry, Election
+
+
+@pytest.fixture
+def store(tmp_path: Path, store_url: str | None) -> Iterator[Store]:
+    s = open_store(tmp_path / "data", store_url)
+    yield s
+    s.close()
+
+
+def _election(store: Store) -> int:
+    with store.session() as session, session.begin():
+        row = Election(
+            slug="board-test",
+            manifest="{}",
+            manifest_hash="0" * 64,
+            state="open",
+            board_size=0,
+            created_at=datetime.now(UTC),
+        )
+        session.add(row)
+    return row.id
+
+
+def _note(n: int, refuse: bool = False) -> Any:
+    def admit(session: Session, election: Election, now: datetime) -> Admitted:
+        if refuse:
+            raise ValueError(f"note {n} refused")
+        return Admitted({"type": "note", "n": n, "at": now.isoformat()}, tracker=f"{n:064x}")
+
+    return admit
+
+
+def test_concurrent_appends_get_receipts_that_prove_themselves(store: Store) -> None:
+    key = SigningKey.generate()
+    board = BoardLog(store, key)
+    eid = _election(store)
+    with ThreadPoolExecutor(16) as pool:
+        receipts = list(pool.map(lambda n: board.append(eid, _note(n)), range(300)))
+    board.stop()
+    assert sorted(r.index for r in receipts) == list(range(300))
+    with store.session() as session:
+        rows = {
+            i: data
+            for i, data in session.execute(
+                select(BoardEntry.index, BoardEntry.data).where(BoardEntry.election_id == eid)
+            )
+        }
+    for r in receipts:
+        head = r.tree_head
+        assert verify_tree_head(head, bytes(key.verify_key))
+        proof = [bytes.fromhex(p) for p in r.inclusion_proof]
+        assert verify_inclusion(
+            leaf_hash(rows[r.index]), r.index, head["size"], proof, bytes.fromhex(head["root"])
+        )
+        assert json.loads(rows[r.index])["n"] == int(r.tracker or "", 16)
+    # every published head extends the previous ones
+    latest = board.tree_head(eid)
+    for r in receipts[::37]:
+        old = r.tree_head
+        proof = [bytes.fromhex(p) for p in board.consistency(eid, old["size"], latest["size"])]
+        assert verify_consistency(
+            old["size"], latest["size"], bytes.fromhex(old["root"]), bytes.fromhex(latest["root"]), proof
+        )
+
+
+def test_a_refused_entry_writes_nothing_and_does_not_hold_back_the_others(store: Store) -> None:
+    board = BoardLog(store, SigningKey.generate())
+    eid = _election(store)
+    futures = [board.submit(eid, _note(n, refuse=n % 3 == 0)) for n in range(30)]
+    outcomes = []
+    for f in futures:
+        try:
+            outcomes.append(f.result().index)
+        except ValueError as exc:
+            outcomes.append(str(exc))
+    board.stop()
+    assert [o for o in outcomes if isinstance(o, str)] == [f"note {n} refused" for n in range(0, 30, 3)]
+    assert sorted(o for o in outcomes if isinstance(o, int)) == list(range(20))
+    assert board.tree_head(eid)["size"] == 20
+
+
+def test_the_board_never_runs_back_when_the_clock_does(store: Store) -> None:
+    times = iter([datetime(2024, 1, 20, 7, tzinfo=UTC) - timedelta(minutes=m) for m in (0, 5, 1, 10)])
+    board = BoardLog(store, SigningKey.generate(), clock=lambda: next(times))
+    eid = _election(store)
+    stamps = [board.append(eid, _note(n)).tree_head["timestamp"] for n in range(4)]
+    board.stop()
+    assert stamps == sorted(stamps)
+    assert stamps[0] == stamps[-1]  # the clock went back each time: the board held its time
