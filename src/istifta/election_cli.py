@@ -106,12 +106,13 @@ def add_trustee(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database: Database = None,
 ) -> None:
-    """Add trustees' public files: each one's manifest and proof of knowledge are checked."""
-    raws = [(f, read_json(f)) for f in files]
+    """Add trustees' public files: each one's manifest and proof of knowledge are
+    checked, and all are kept or, if one is bad, none."""
+    raws = [(read_json(f), str(f)) for f in files]
     with referendums(data_dir, database) as r:
-        for f, raw in raws:
-            index = r.add_trustee(slug, raw, str(f))
-            done(f"trustee {index} of {slug}: keys checked and kept")
+        indices = r.add_trustees(slug, raws)
+    for index in indices:
+        done(f"trustee {index} of {slug}: keys checked and kept")
 
 
 def _credential_rows(path: Path) -> Iterator[Eligible]:
@@ -230,12 +231,13 @@ def add_decryption(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database: Database = None,
 ) -> None:
-    """Check trustees' partial decryptions against the tally and publish them."""
-    raws = [(f, read_json(f)) for f in files]
+    """Check trustees' partial decryptions against the tally, then publish them
+    (none is published unless all check)."""
+    raws = [read_json(f) for f in files]
     with referendums(data_dir, database) as r:
-        for f, raw in raws:
-            receipt = r.add_partial_decryption(slug, raw)
-            done(f"{f}: checked and published at board entry {receipt.index}")
+        receipts = r.add_partial_decryptions(slug, raws)
+    for f, receipt in zip(files, receipts, strict=True):
+        done(f"{f}: checked and published at board entry {receipt.index}")
 
 
 @election_app.command("publish")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -164,21 +164,31 @@ class Referendums:
 
     def add_trustee(self, slug: str, raw: Any, path: str = "trustee file") -> int:
         """Check a trustee's public file (its manifest, proof of knowledge) and keep it."""
+        return self.add_trustees(slug, [(raw, path)])[0]
+
+    def add_trustees(self, slug: str, files: Sequence[tuple[Any, str]]) -> list[int]:
+        """Check trustees' public files and keep them: all of them, or none if one is bad."""
+        indices = []
         with self.store.session() as session, session.begin():
             row, manifest = self._draft(session, slug)
-            tf = parse_trustee_file(raw, path)
-            if tf.manifest_hash != manifest.manifest_hash:
-                raise CeremonyError(f"{path} is for another manifest than {slug}'s")
-            if not 1 <= tf.index <= manifest.n:
-                raise CeremonyError(f"{path}: trustee {tf.index}, but {slug} has trustees 1 to {manifest.n}")
-            verify_trustee(tf.public, manifest.threshold, bytes.fromhex(manifest.manifest_hash))
-            existing = session.get(TrusteeRow, (row.id, tf.index))
-            text = json.dumps(tf.to_json())
-            if existing is not None and existing.public != text:
-                raise CeremonyError(f"trustee {tf.index} of {slug} has already published other keys")
-            if existing is None:
-                session.add(TrusteeRow(election_id=row.id, index=tf.index, public=text))
-            return tf.index
+            for raw, path in files:
+                tf = parse_trustee_file(raw, path)
+                if tf.manifest_hash != manifest.manifest_hash:
+                    raise CeremonyError(f"{path} is for another manifest than {slug}'s")
+                if not 1 <= tf.index <= manifest.n:
+                    raise CeremonyError(
+                        f"{path}: trustee {tf.index}, but {slug} has trustees 1 to {manifest.n}"
+                    )
+                verify_trustee(tf.public, manifest.threshold, bytes.fromhex(manifest.manifest_hash))
+                existing = session.get(TrusteeRow, (row.id, tf.index))
+                text = json.dumps(tf.to_json())
+                if existing is not None and existing.public != text:
+                    raise CeremonyError(f"trustee {tf.index} of {slug} has already published other keys")
+                if existing is None:
+                    session.add(TrusteeRow(election_id=row.id, index=tf.index, public=text))
+                    session.flush()
+                indices.append(tf.index)
+        return indices
 
     def import_electorate(self, slug: str, voters: Iterable[Eligible]) -> int:
         """Add public credentials (with regions) in one transaction: all or nothing."""
@@ -389,24 +399,38 @@ class Referendums:
 
     def add_partial_decryption(self, slug: str, raw: Any) -> Receipt:
         """Check a trustee's partial decryption against the tally and ``V_j``; append it."""
+        return self.add_partial_decryptions(slug, [raw])[0]
+
+    def add_partial_decryptions(self, slug: str, raws: Sequence[Any]) -> list[Receipt]:
+        """Check every partial decryption first (against the tally and ``V_j``, and
+        that its trustee has not decrypted yet); append them only if all pass."""
         opened = self._opened(slug)
         t = self.published_tally(slug)
-        pd = parse_partial_decryption(raw, t)
-        if not 1 <= pd.trustee <= opened.params.manifest.n:
-            raise DecodeError(f"there is no trustee {pd.trustee} in {slug}")
-        verify_partial_decryption(opened.params, t, pd)
+        pds = [parse_partial_decryption(raw, t) for raw in raws]
+        with self.store.session() as session:
+            done = {p.trustee for p in self._partials(session, opened.id, t)}
+        for pd in pds:
+            if not 1 <= pd.trustee <= opened.params.manifest.n:
+                raise DecodeError(f"there is no trustee {pd.trustee} in {slug}")
+            if pd.trustee in done:
+                raise WrongState(f"trustee {pd.trustee} has already decrypted {slug}", "tallied")
+            done.add(pd.trustee)
+            verify_partial_decryption(opened.params, t, pd)
+        return [self.board.append(opened.id, self._admit_partial(slug, t, pd)) for pd in pds]
 
+    def _admit_partial(
+        self, slug: str, t: Tally, pd: PartialDecryption
+    ) -> Callable[[Session, Election, datetime], Admitted]:
         def admit(session: Session, election: Election, now: datetime) -> Admitted:
             if election.state != "tallied":
                 raise WrongState(
                     f"{slug} is {election.state}: decryptions come after the tally", election.state
                 )
-            done = {p.trustee for p in self._partials(session, election.id, t)}
-            if pd.trustee in done:
+            if pd.trustee in {p.trustee for p in self._partials(session, election.id, t)}:
                 raise WrongState(f"trustee {pd.trustee} has already decrypted {slug}", election.state)
             return Admitted(partial_decryption_entry(pd))
 
-        return self.board.append(opened.id, admit)
+        return admit
 
     def publish_result(self, slug: str) -> dict[str, Any]:
         """Combine the partial decryptions on the board and append the ``result``."""

@@ -154,3 +154,37 @@ def test_a_bad_trustee_file_or_electorate_changes_nothing(referendums: Referendu
         r.import_electorate(slug, [Eligible(fresh), Eligible(fresh)])
     r.import_electorate(slug, [Eligible(fresh, "Erbil")])  # the refused imports left nothing behind
     assert json.loads(json.dumps(r.state(slug))) == "draft"
+
+
+def test_several_files_are_taken_all_or_none(referendums: Referendums) -> None:
+    r = referendums
+    rng = SeededRandom("all or none")
+    slug = r.create(manifest_json()).slug
+    m = r.manifest(slug)
+    mh = bytes.fromhex(m.manifest_hash)
+    generated = [generate_trustee(i, 2, mh, rng) for i in (1, 2, 3)]
+    files = [
+        (TrusteeFile(m.manifest_hash, p, PrivateKey.generate().public_key).to_json(), f"t{p.index}")
+        for _, p in generated
+    ]
+    broken = json.loads(json.dumps(files[2][0]))
+    broken["pok"]["z"] = broken["pok"]["c"]
+    with pytest.raises(CeremonyError, match="trustee 3"):
+        r.add_trustees(slug, [files[0], files[1], (broken, "t3")])
+    with pytest.raises(WrongState, match="trustees \\[1, 2, 3\\]"):  # trustees 1 and 2 were not kept
+        r.open_election(slug)
+    assert r.add_trustees(slug, files) == [1, 2, 3]
+    shares = {j: combine_shares(s.share_for(j) for s, _ in generated) for j in (1, 2, 3)}
+    voters = r.generate_electorate(slug, 2, (), rng)
+    params = r.open_election(slug)
+    r.cast(slug, build_ballot(params, voters[0][0], [[0]], rng).to_json())
+    r.close(slug)
+    t = r.tally(slug)
+    good = partial_decrypt(params, t, 1, shares[1], rng).to_json()
+    bad = partial_decrypt(params, t, 2, shares[3], rng).to_json()
+    size = r.tree_head(slug)["size"]
+    with pytest.raises(Exception, match="trustee 2"):
+        r.add_partial_decryptions(slug, [good, bad])
+    assert r.tree_head(slug)["size"] == size  # the good one was not published either
+    r.add_partial_decryptions(slug, [good, partial_decrypt(params, t, 2, shares[2], rng).to_json()])
+    assert r.publish_result(slug)["counts"] == [[1, 0]]
