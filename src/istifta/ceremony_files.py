@@ -30,6 +30,7 @@ from typing import Any
 
 from nacl.public import PublicKey
 
+from istifta import files
 from istifta.crypto.hashing import jhash
 from istifta.crypto.threshold import TrusteePublic
 from istifta.errors import CeremonyError, DecodeError
@@ -161,16 +162,7 @@ def fingerprint(files: Iterable[TrusteeFile]) -> str:
 
 def read_json(path: Path) -> Any:
     """A JSON file, or :class:`CeremonyError` saying why it cannot be read."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise CeremonyError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise CeremonyError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise CeremonyError(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise CeremonyError(f"{path}: not JSON (line {exc.lineno}, column {exc.colno})") from None
+    return files.read_json(path, CeremonyError)
 
 
 def expand(paths: Iterable[Path], pattern: str) -> list[Path]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +16,7 @@ from istifta import PROTOCOL_VERSION, __version__
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
 from istifta.election_cli import election_app, electorate_app
 from istifta.errors import IstiftaError
+from istifta.files import read_json
 from istifta.protocol.manifest import Manifest, parse_manifest
 from istifta.trustee_cli import trustee_app
 from istifta.verify_cli import verify
@@ -48,20 +48,13 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _load_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise _fail(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise _fail(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise _fail(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-
-
 def _load_manifest(path: Path) -> Manifest:
     try:
-        return parse_manifest(_load_json(path))
+        raw = read_json(path)  # its errors name the file already
+    except IstiftaError as exc:
+        raise _fail(str(exc)) from None
+    try:
+        return parse_manifest(raw)
     except IstiftaError as exc:
         raise _fail(f"{path}: {exc}") from None
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from istifta import files
 from istifta.crypto.group import Point
 from istifta.errors import DecodeError, IstiftaError
 from istifta.lifecycle import Referendums
@@ -77,13 +77,9 @@ def referendums(data_dir: Path, database: str | None) -> Iterator[Referendums]:
 
 def read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise fail(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise fail(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise fail(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        return files.read_json(path)
+    except IstiftaError as exc:
+        raise fail(str(exc)) from None
 
 
 def done(message: str) -> None:

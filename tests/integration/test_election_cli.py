@@ -322,8 +322,8 @@ def test_missing_unreadable_and_non_json_files(org: Organiser) -> None:
         ("election", "cast", SLUG),
         ("election", "add-decryption", SLUG),
     ):
-        org.refuse(*command, missing, says=[f"cannot read {missing}: No such file or directory"])
-        org.refuse(*command, folder, says=[f"cannot read {folder}"])
+        org.refuse(*command, missing, says=[f"{missing}: no such file"])
+        org.refuse(*command, folder, says=[f"{folder} is a folder, not a file"])
         org.refuse(*command, latin1, says=[f"{latin1}: not UTF-8 text"])
         org.refuse(*command, not_json, says=[f"{not_json}: not JSON (line 1, column 2"])
     org.refuse(
