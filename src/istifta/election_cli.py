@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.engine import make_url
 
 from istifta import files
 from istifta.crypto.group import Point
@@ -66,13 +67,26 @@ def referendums(data_dir: Path, database: str | None) -> Iterator[Referendums]:
     try:
         r = Referendums.open(data_dir, database)
     except Exception as exc:  # a store that cannot be opened: say so, without a traceback
-        raise fail(f"cannot open the store: {exc}") from None
+        raise fail(f"cannot open the store: {_without_password(str(exc), database)}") from None
     try:
         yield r
     except IstiftaError as exc:
         raise fail(str(exc)) from None
     finally:
         r.close_store()
+
+
+def _without_password(message: str, database: str | None) -> str:
+    """The message with the database URL's password masked: secrets never reach output."""
+    first_line = message.splitlines()[0] if message else "unknown error"
+    if database:
+        try:
+            password = make_url(database).password
+        except Exception:  # not a URL at all: nothing to find in it
+            password = None
+        if password:
+            first_line = first_line.replace(str(password), "***")
+    return first_line
 
 
 def read_json(path: Path) -> Any:

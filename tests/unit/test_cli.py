@@ -209,3 +209,11 @@ def test_credential_commands_check_the_manifest_first(tmp_path: Path) -> None:
         result = run("credential", command, str(path), stdin="")
         assert result.exit_code == 2
         assert "manifest field trustees.n" in flat(result.stderr)
+
+
+def test_an_unreachable_database_is_reported_without_its_password(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://organiser:correct-horse-battery@127.0.0.1:1/istifta"
+    result = run("election", "status", "any", "--data-dir", str(tmp_path), "--database", url)
+    assert result.exit_code == 2
+    assert "cannot open the store" in flat(result.stderr)
+    assert "correct-horse-battery" not in result.output
