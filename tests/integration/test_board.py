@@ -109,3 +109,29 @@ def test_the_board_never_runs_back_when_the_clock_does(store: Store) -> None:
     board.stop()
     assert stamps == sorted(stamps)
     assert stamps[0] == stamps[-1]  # the clock went back each time: the board held its time
+
+
+def test_two_writers_on_one_store_keep_one_consistent_board(store: Store) -> None:
+    """Two processes' writers (here two logs) append in turn: each must notice the
+    other's entries rather than trust what it remembers of the board."""
+    key = SigningKey.generate()
+    first, second = BoardLog(store, key), BoardLog(store, key)
+    eid = _election(store)
+    receipts = [(first if n % 3 else second).append(eid, _note(n)) for n in range(40)]
+    first.stop()
+    second.stop()
+    assert [r.index for r in receipts] == list(range(40))
+    with store.session() as session:
+        rows = dict(
+            session.execute(
+                select(BoardEntry.index, BoardEntry.data).where(BoardEntry.election_id == eid)
+            ).all()
+        )
+    latest = first.tree_head(eid)
+    assert latest["size"] == 40
+    for r in receipts:
+        proof = [bytes.fromhex(p) for p in r.inclusion_proof]
+        root = bytes.fromhex(r.tree_head["root"])
+        assert verify_inclusion(leaf_hash(rows[r.index]), r.index, r.tree_head["size"], proof, root)
+        consistency = [bytes.fromhex(p) for p in first.consistency(eid, r.tree_head["size"], 40)]
+        assert verify_consistency(r.tree_head["size"], 40, root, bytes.fromhex(latest["root"]), consistency)

@@ -19,10 +19,10 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from nacl.signing import SigningKey
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Table, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from istifta.board.merkle import consistency_proof, inclusion_proof, leaf_hash, node_hash
@@ -35,6 +35,8 @@ from istifta.store.models import BoardEntry, BoardNode, Election, TreeHeadRow
 __all__ = ["Admitted", "BoardLog", "Receipt", "Submission"]
 
 Clock = Callable[[], datetime]
+ENTRIES = cast(Table, BoardEntry.__table__)
+NODES = cast(Table, BoardNode.__table__)
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ class BoardLog:
         self._queue: queue.Queue[Submission | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._cache: dict[int, tuple[int, dict[tuple[int, int], bytes], datetime]] = {}
+        """Per election, after this writer's last commit: the board's size, its right
+        edge of complete subtrees and its time (writer thread only)."""
         self._nodes: dict[int, dict[tuple[int, int], bytes]] = {}
         """Per election, the nodes the writer touched in its last batch (writer thread only)."""
 
@@ -129,6 +134,7 @@ class BoardLog:
         try:
             outcomes, heads = self._commit(batch)
         except Exception as exc:  # the whole transaction failed: nothing was written
+            self._cache.clear()
             for item in batch:
                 if not item.future.done():
                     item.future.set_exception(exc)
@@ -164,6 +170,7 @@ class BoardLog:
         nodes: list[dict[str, Any]] = []
         with self.store.write_session() as session, session.begin():
             elections: dict[int, Election] = {}
+            starts: dict[int, int] = {}
             times: dict[int, datetime] = {}
             clock = self.clock()
             for item in batch:
@@ -173,10 +180,18 @@ class BoardLog:
                         select(Election).where(Election.id == item.election_id).with_for_update()
                     ).scalar_one()
                     elections[item.election_id] = election
-                    self._nodes[item.election_id] = _load_frontier(session, election)
+                    starts[election.id] = election.board_size
+                    cached = self._cache.get(election.id)
+                    if cached is not None and cached[0] == election.board_size:
+                        # Nobody else appended since this writer's last batch.
+                        self._nodes[election.id] = dict(cached[1])
+                        last: datetime | None = cached[2]
+                    else:
+                        self._nodes[election.id] = _load_frontier(session, election)
+                        last = _last_time(session, election.id)
                     # Never earlier than the board's last tree head: a clock stepped
                     # back (an NTP correction) must not make the board run backwards.
-                    times[election.id] = max(clock, _last_time(session, election.id) or clock)
+                    times[election.id] = max(clock, last or clock)
                 now = times[election.id]
                 try:
                     admitted = item.admit(session, election, now)
@@ -206,11 +221,16 @@ class BoardLog:
                 root = _root(self._nodes[election_id], size)
                 head = sign_tree_head(size, root, format_time(times[election_id]), self.key)
                 heads[election_id] = head
-                if session.get(TreeHeadRow, (election_id, size)) is None:
+                if size != starts[election_id]:  # a head for an unchanged size is already stored
                     session.add(TreeHeadRow(election_id=election_id, **head))
             if entries:
-                session.execute(insert(BoardEntry), entries)
-                session.execute(insert(BoardNode), nodes)
+                connection = session.connection()
+                connection.execute(insert(ENTRIES), entries)  # Core: no ORM bookkeeping
+                connection.execute(insert(NODES), nodes)
+        for election_id, election in elections.items():
+            size = election.board_size
+            frontier = {k: self._nodes[election_id][k] for k in _frontier_keys(size)}
+            self._cache[election_id] = (size, frontier, times[election_id])
         return outcomes, heads
 
     # --- reading ---
