@@ -29,7 +29,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import platform
 import random
 import sqlite3
 import statistics
@@ -50,6 +49,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from common import Figure, figure, load_average, machine, say, sig
 from istifta.board.log import Admitted, BoardLog
 from istifta.board.merkle import (
     leaf_hash,
@@ -63,7 +63,6 @@ from istifta.protocol.record import entry_bytes, format_time
 from istifta.store.db import Store
 from istifta.store.models import BoardEntry, BoardNode, Election, TreeHeadRow
 
-Figure = dict[str, Any]
 Row = tuple[Any, ...]
 PG_ENV = "ISTIFTA_TEST_PG_URL"
 
@@ -93,25 +92,6 @@ complete subtree below level 16 lies inside one chunk)."""
 WARMUP = 10
 EXTEND = 3
 """Entries appended through the writer after the fill, to check it takes the board on."""
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def sig(x: float) -> float:
-    """Four significant digits: more would be noise."""
-    return float(f"{x:.4g}")
-
-
-def figure(samples: Sequence[float], unit: str) -> Figure:
-    return {
-        "median": sig(statistics.median(samples)),
-        "min": sig(min(samples)),
-        "max": sig(max(samples)),
-        "repeats": len(samples),
-        "unit": unit,
-    }
 
 
 def latency(seconds: Sequence[float]) -> Figure:
@@ -592,25 +572,6 @@ def bench_proofs(store: Store, key: SigningKey, size: int, s: Settings) -> dict[
 
 
 # ---------------------------------------------------------------- the run
-
-
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "cpu_model": cpu,
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "platform": platform.platform(),
-    }
-
-
-def load_average() -> float | None:
-    return sig(os.getloadavg()[0]) if hasattr(os, "getloadavg") else None
 
 
 def bench_store(kind: str, url: str | None, s: Settings) -> dict[str, Any]:

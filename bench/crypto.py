@@ -16,10 +16,7 @@ import ctypes
 import gc
 import json
 import multiprocessing
-import os
-import platform
 import random
-import statistics
 import sys
 import time
 from collections import Counter
@@ -32,6 +29,8 @@ from typing import Any, TypeVar
 
 import pysodium
 
+import common
+from common import Figure, figure, load_average, say, sig
 from istifta.crypto import group
 from istifta.crypto.dlog import DlogTable
 from istifta.crypto.group import Point, Scalar, random_scalar
@@ -39,7 +38,6 @@ from istifta.crypto.rng import SeededRandom
 from istifta.protocol.ballot import build_ballot, parse_ballot, verify_ballot
 from istifta.testing import Election, make_election, manifest_json, question_json
 
-Figure = dict[str, Any]
 Timer = Callable[[], None]
 T = TypeVar("T")
 
@@ -80,25 +78,6 @@ SODIUM_NAMES = {
     "crypto_core_ristretto255_sub": "sub",
     "crypto_core_ristretto255_is_valid_point": "decode",
 }
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def sig(x: float) -> float:
-    """Four significant digits: more would be noise."""
-    return float(f"{x:.4g}")
-
-
-def figure(samples: Sequence[float], unit: str) -> Figure:
-    return {
-        "median": sig(statistics.median(samples)),
-        "min": sig(min(samples)),
-        "max": sig(max(samples)),
-        "repeats": len(samples),
-        "unit": unit,
-    }
 
 
 def timed(run: Callable[[], T]) -> tuple[T, float]:
@@ -412,34 +391,9 @@ def solve_ms(table: DlogTable, n: int) -> float:
 # ---------------------------------------------------------------- the run
 
 
-def usable_cpus() -> int | None:
-    """What ``nproc`` prints: the CPUs this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count()
-
-
-def load_average() -> float | None:
-    """Other work on a shared machine skews every figure: this says how much there was."""
-    return sig(os.getloadavg()[0]) if hasattr(os, "getloadavg") else None
-
-
 def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
     version: bytes = pysodium.sodium.sodium_version_string()
-    return {
-        "nproc": usable_cpus(),
-        "cpu_count": os.cpu_count(),
-        "cpu_model": cpu,
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "libsodium": version.decode(),
-        "platform": platform.platform(),
-    }
+    return {**common.machine(), "libsodium": version.decode()}
 
 
 def run(s: Settings, processes: int) -> dict[str, Any]:

@@ -16,9 +16,7 @@ import argparse
 import gc
 import json
 import multiprocessing
-import os
 import resource
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
+from common import load_average, say, sig, usable_cpus
 from istifta.crypto.hashing import sha256
 from istifta.crypto.rng import SeededRandom
 from istifta.protocol.ballot import Ballot, build_ballot
@@ -40,14 +39,6 @@ from istifta.verify_pool import process_pool_verifier
 ROOT = Path(__file__).resolve().parent
 REGIONS = ("Baghdad", "Basra", "Erbil", "Nineveh")
 BUILD_CHUNK = 250
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def sig(x: float) -> float:
-    return float(f"{x:.4g}")
 
 
 # ---------------------------------------------------------------- building the record
@@ -154,14 +145,6 @@ def verify_once(folder: Path, processes: int) -> dict[str, Any]:
         "cpu_s": sig(cpu),
         "cpus_busy": sig(cpu / total_s),
     }
-
-
-def usable_cpus() -> int | None:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-def load_average() -> float | None:
-    return sig(os.getloadavg()[0]) if hasattr(os, "getloadavg") else None
 
 
 def sizes(folder: Path, archive: Path) -> dict[str, int]:
