@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from common import Figure, figure, load_average, machine, say, sig
-from istifta.board.log import Admitted, BoardLog
+from istifta.board.log import Admitted, BoardLog, index_of_tracker
 from istifta.board.merkle import (
     leaf_hash,
     range_hash,
@@ -61,7 +61,7 @@ from istifta.board.merkle import (
 from istifta.board.treehead import sign_tree_head, verify_tree_head
 from istifta.protocol.record import entry_bytes, format_time
 from istifta.store.db import Store
-from istifta.store.models import BoardEntry, BoardNode, Election, TreeHeadRow
+from istifta.store.models import BoardNode, Election, TreeHeadRow
 
 Row = tuple[Any, ...]
 PG_ENV = "ISTIFTA_TEST_PG_URL"
@@ -201,11 +201,7 @@ def note(appended: list[bytes] | None = None) -> Callable[[Session, Election, da
     credential = os.urandom(32)
 
     def admit(session: Session, election: Election, now: datetime) -> Admitted | int:
-        existing = session.execute(
-            select(BoardEntry.index).where(
-                BoardEntry.election_id == election.id, BoardEntry.tracker == tracker
-            )
-        ).scalar()
+        existing = index_of_tracker(session, election.id, tracker)
         if existing is not None:
             return existing
         entry = {"type": "note", "received_at": format_time(now), "tracker": tracker}

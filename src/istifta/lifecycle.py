@@ -22,7 +22,7 @@ from nacl.signing import SigningKey
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from istifta.board.log import Admitted, BoardLog, Receipt
+from istifta.board.log import Admitted, BoardLog, Receipt, index_of_tracker
 from istifta.board.merkle import leaf_hash, tree_hash_of_leaf_hashes
 from istifta.ceremony_files import parse_trustee_file
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
@@ -316,11 +316,7 @@ class Referendums:
         m = params.manifest
 
         def admit(session: Session, election: Election, now: datetime) -> Admitted | int:
-            existing = session.execute(
-                select(BoardEntry.index).where(
-                    BoardEntry.election_id == election.id, BoardEntry.tracker == tracker
-                )
-            ).scalar()
+            existing = index_of_tracker(session, election.id, tracker)
             if existing is not None:
                 return existing
             if election.state != "open":

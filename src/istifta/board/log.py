@@ -32,7 +32,7 @@ from istifta.protocol.record import entry_bytes, format_time
 from istifta.store.db import Store
 from istifta.store.models import BoardEntry, BoardNode, Election, TreeHeadRow
 
-__all__ = ["Admitted", "BoardLog", "Receipt", "Submission"]
+__all__ = ["Admitted", "BoardLog", "Receipt", "Submission", "index_of_tracker"]
 
 Clock = Callable[[], datetime]
 ENTRIES = cast(Table, BoardEntry.__table__)
@@ -275,6 +275,14 @@ def _last_time(session: Session, election_id: int) -> datetime | None:
         .limit(1)
     ).scalar()
     return None if stamp is None else parse_time(stamp, "tree head timestamp")
+
+
+def index_of_tracker(session: Session, election_id: int, tracker: str) -> int | None:
+    """The board index of the entry with this tracker, if it is already there:
+    what an ``admit`` asks so that a resubmission appends nothing."""
+    return session.execute(
+        select(BoardEntry.index).where(BoardEntry.election_id == election_id, BoardEntry.tracker == tracker)
+    ).scalar()
 
 
 def _tracker_at(session: Session, election_id: int, index: int) -> str | None:
