@@ -20,6 +20,7 @@ from istifta.files import read_json
 from istifta.protocol.manifest import Manifest, parse_manifest
 from istifta.trustee_cli import trustee_app
 from istifta.verify_cli import verify
+from istifta.web_cli import serve, verify_audit
 
 app = typer.Typer(
     name="istifta",
@@ -37,6 +38,8 @@ app.add_typer(election_app, name="election")
 app.add_typer(electorate_app, name="electorate")
 app.add_typer(trustee_app, name="trustee")
 app.command("verify")(verify)
+app.command("verify-audit")(verify_audit)
+app.command("serve")(serve)
 
 # soft_wrap: machine-readable lines (a code and its P) must never be folded.
 out = Console(soft_wrap=True)

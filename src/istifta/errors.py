@@ -8,6 +8,7 @@ The hierarchy, one tree rooted in :class:`IstiftaError`::
     │   └── CredentialError  a credential code that is not 26 Crockford base32 characters
     ├── SelectionError       a voter's choices that the question does not allow
     ├── InvalidBallot        a well-formed ballot that fails a check of PROTOCOL.md §5
+    ├── AuditError           an encryption check (Benaloh) whose ballot does not hold its claim
     ├── CeremonyError        a trustee's commitments, proof of knowledge or share fail
     ├── DecryptionError      a partial decryption fails, too few trustees, or no count fits
     └── LifecycleError       a step asked of a referendum that cannot take it now
@@ -21,6 +22,7 @@ contain a secret (a credential code, a share, a private key).
 from __future__ import annotations
 
 __all__ = [
+    "AuditError",
     "CeremonyError",
     "CredentialError",
     "DecodeError",
@@ -88,6 +90,20 @@ class InvalidBallot(IstiftaError):
             if option is not None:
                 where += f", option {option}"
         super().__init__(f"ballot rejected: {check}{where}: {reason}")
+
+
+class AuditError(IstiftaError):
+    """A cast-as-intended check fails: ``check`` is ``mismatch`` (a revealed
+    randomness does not open its ciphertext to 0 or 1) or ``claim`` (the ballot
+    holds other choices than the device said); ``question`` and ``option`` locate it."""
+
+    def __init__(
+        self, check: str, reason: str, *, question: int | None = None, option: int | None = None
+    ) -> None:
+        self.check = check
+        self.question = question
+        self.option = option
+        super().__init__(f"encryption check failed: {reason}")
 
 
 class CeremonyError(IstiftaError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,6 +113,18 @@ class Referendums:
         if row is None:
             raise UnknownElection(f"no referendum is called {slug!r}")
         return row
+
+    def election_id(self, slug: str) -> int:
+        """The referendum's row id, in any state (raises :class:`UnknownElection`)."""
+        cached = self._params.get(slug)
+        if cached is not None:
+            return cached.id
+        with self.store.session() as session:
+            return self._row(session, slug).id
+
+    def row(self, session: Session, slug: str) -> Election:
+        """The referendum's row in ``session`` (raises :class:`UnknownElection`)."""
+        return self._row(session, slug)
 
     def state(self, slug: str) -> str:
         with self.store.session() as session:
@@ -308,6 +321,12 @@ class Referendums:
     def cast(self, slug: str, raw: Any) -> Receipt:
         """Check a ballot (PROTOCOL.md §5) and append it; an identical ballot
         sent again gets the same receipt and appends nothing."""
+        return self.submit_ballot(slug, raw).result()
+
+    def submit_ballot(self, slug: str, raw: Any) -> Future[Receipt]:
+        """Check a ballot now (raising on any fault) and queue its append: the
+        future resolves to the receipt once the ballot is durable, or raises
+        :class:`WrongState` when the referendum closed meanwhile."""
         opened = self._opened(slug)
         params = opened.params
         ballot = parse_ballot(raw)
@@ -327,7 +346,7 @@ class Referendums:
                 raise WrongState(f"{slug} closed at {m.closes_at:%Y-%m-%d %H:%M} UTC", "closed")
             return Admitted(ballot_entry(ballot, now), tracker, ballot.credential.to_bytes())
 
-        return self.board.append(opened.id, admit)
+        return self.board.submit(opened.id, admit)
 
     # --- after closing ---
 

@@ -11,17 +11,18 @@ which file and line are not; whether the record *verifies* is
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from istifta.errors import DecodeError
 from istifta.protocol.record import Record
 
-__all__ = ["FILES", "read_record", "record_files", "write_record"]
+__all__ = ["FILES", "read_record", "record_files", "record_zip", "write_record"]
 
 FILES = ("board.jsonl", "electorate.jsonl", "tree_head.json", "board_key")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that one record gives one zip
@@ -139,12 +140,24 @@ def write_record(path: Path | str, record: Record) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     try:
-        with zipfile.ZipFile(partial, "w") as archive:
-            for name, data in files.items():
-                info = zipfile.ZipInfo(name, _ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, data)
+        with partial.open("wb") as f:
+            _write_zip(f, files)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def record_zip(record: Record) -> bytes:
+    """The record as the bytes of a zip (the same bytes ``write_record`` writes)."""
+    buffer = io.BytesIO()
+    _write_zip(buffer, record_files(record))
+    return buffer.getvalue()
+
+
+def _write_zip(f: IO[bytes], files: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(f, "w") as archive:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, _ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)

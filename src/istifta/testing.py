@@ -216,3 +216,64 @@ def resign_record(record: Record, board_key: SigningKey) -> Record:
 
 
 __all__ += ["make_record", "record_from_ballots", "resign_record", "sign_record", "spread_times"]
+
+
+# --- a referendum on a store, open now (web tests, the demo) ---
+
+if TYPE_CHECKING:
+    from istifta.lifecycle import Referendums
+
+
+@dataclass(frozen=True)
+class Opened:
+    slug: str
+    params: ElectionParameters = field(repr=False)
+    codes: tuple[str, ...] = field(repr=False)
+    regions: tuple[str | None, ...] = field(repr=False)
+    shares: dict[int, Scalar] = field(repr=False)
+
+
+def open_referendum(
+    refs: Referendums,
+    manifest: dict[str, Any],
+    voters: int,
+    regions: Sequence[str],
+    rng: RandomSource,
+) -> Opened:
+    """Create, run every trustee's part of the ceremony here (tests and demos
+    only: real trustees keep their secrets on their own machines), make the
+    electorate and open. Returns what the test needs: codes and shares."""
+    from nacl.public import PrivateKey
+
+    from istifta.ceremony_files import TrusteeFile
+
+    m = refs.create(manifest)
+    mh = bytes.fromhex(m.manifest_hash)
+    generated = [generate_trustee(i, m.threshold, mh, rng) for i in range(1, m.n + 1)]
+    refs.add_trustees(
+        m.slug,
+        [
+            (TrusteeFile(m.manifest_hash, public, PrivateKey.generate().public_key).to_json(), f"trustee {i}")
+            for i, (_, public) in enumerate(generated, 1)
+        ],
+    )
+    shares = {j: combine_shares(s.share_for(j) for s, _ in generated) for j in range(1, m.n + 1)}
+    made = refs.generate_electorate(m.slug, voters, tuple(regions), rng)
+    params = refs.open_election(m.slug)
+    return Opened(m.slug, params, tuple(c for c, _ in made), tuple(r for _, r in made), shares)
+
+
+def live_manifest(
+    questions: Sequence[dict[str, Any]] | None = None,
+    slug: str = "test-referendum",
+    now: datetime | None = None,
+    hours: float = 2,
+) -> dict[str, Any]:
+    """A manifest open from an hour ago for ``hours`` hours: for a server on a real clock."""
+    from datetime import UTC, datetime, timedelta
+
+    start = (now or datetime.now(UTC)).replace(microsecond=0) - timedelta(hours=1)
+    m = manifest_json(questions, slug=slug)
+    m["opens_at"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    m["closes_at"] = (start + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return m

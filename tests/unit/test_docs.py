@@ -1,4 +1,5 @@
-"""Docs that cannot go stale: every command the CLI registers is in docs/cli.md."""
+"""Docs that cannot go stale: every command the CLI registers is in docs/cli.md,
+every setting of the web server in docs/settings.md."""
 
 from __future__ import annotations
 
@@ -34,3 +35,12 @@ def test_the_readme_shows_the_command_ci_runs() -> None:
     ci = (root / ".ci" / "run").read_text(encoding="utf-8")
     assert "./scripts/test" in ci
     assert "./scripts/test" in (root / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_setting_is_documented() -> None:
+    from istifta.web.settings import SETTINGS, WebSettings
+
+    text = (DOCS / "settings.md").read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert f"`{setting.env}`" in text, f"docs/settings.md does not document {setting.env}"
+        assert setting.name in WebSettings.__dataclass_fields__

@@ -105,6 +105,10 @@ class BoardLog:
         self._queue.put(item)
         return item.future
 
+    def backlog(self) -> int:
+        """How many appends are waiting for the writer (the web layer pushes back beyond a limit)."""
+        return self._queue.qsize()
+
     def append(self, election_id: int, admit: Admit) -> Receipt:
         return self.submit(election_id, admit).result()
 

@@ -1,0 +1,244 @@
+"""What anyone may read of a referendum: the board, its proofs, the live
+turnout, a credential's ballots, the electorate's inclusion proofs, the result.
+
+:class:`PublicViews` only reads; the web layer and the API call it. Every
+figure here can also be recomputed from the record (PROTOCOL.md §8).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from istifta.board.log import Receipt, index_of_tracker
+from istifta.board.merkle import MemoryTree, inclusion_proof, leaf_hash
+from istifta.crypto.group import Point
+from istifta.errors import WrongState
+from istifta.lifecycle import Referendums
+from istifta.protocol.electorate import Eligible
+from istifta.store.models import BoardEntry, Election, TreeHeadRow, Voter
+
+__all__ = ["BallotOnBoard", "EntryRow", "PublicViews", "RegionTurnout", "Summary"]
+
+
+@dataclass(frozen=True)
+class Summary:
+    slug: str
+    manifest: dict[str, Any]
+    state: str
+    board_size: int
+    election_hash: str | None
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    index: int
+    kind: str
+    tracker: str | None
+    data: bytes
+
+    def entry(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.data)
+        return parsed
+
+
+@dataclass(frozen=True)
+class BallotOnBoard:
+    index: int
+    tracker: str
+    received_at: str
+
+
+@dataclass(frozen=True)
+class RegionTurnout:
+    region: str | None
+    eligible: int
+    voted: int
+
+
+class PublicViews:
+    def __init__(self, refs: Referendums) -> None:
+        self.refs = refs
+        self.store = refs.store
+        self._electorates: dict[str, MemoryTree] = {}
+        self._lock = threading.Lock()
+
+    def summaries(self) -> list[Summary]:
+        with self.store.session() as session:
+            rows = session.execute(select(Election).order_by(Election.created_at.desc())).scalars().all()
+            return [_summary(row) for row in rows]
+
+    def summary(self, slug: str) -> Summary:
+        with self.store.session() as session:
+            return _summary(self.refs.row(session, slug))
+
+    def parameters_text(self, slug: str) -> str:
+        """The frozen parameters exactly as stored (their ``jhash`` is the election hash)."""
+        with self.store.session() as session:
+            row = self.refs.row(session, slug)
+            if row.parameters is None:
+                raise WrongState(f"{slug} is not open yet: its parameters are not frozen", row.state)
+            return row.parameters
+
+    # --- the board ---
+
+    def entries(self, slug: str, start: int, limit: int) -> list[EntryRow]:
+        election_id = self.refs.election_id(slug)
+        with self.store.session() as session:
+            rows = session.execute(
+                select(BoardEntry.index, BoardEntry.kind, BoardEntry.tracker, BoardEntry.data)
+                .where(BoardEntry.election_id == election_id, BoardEntry.index >= start)
+                .order_by(BoardEntry.index)
+                .limit(limit)
+            )
+            return [EntryRow(i, k, t, bytes(d)) for i, k, t, d in rows]
+
+    def entry(self, slug: str, index: int) -> EntryRow | None:
+        rows = self.entries(slug, index, 1)
+        return rows[0] if rows and rows[0].index == index else None
+
+    def receipt_for(self, slug: str, tracker: str) -> Receipt | None:
+        """The receipt of the ballot with this tracker, against the latest tree head."""
+        election_id = self.refs.election_id(slug)
+        with self.store.session() as session:
+            index = index_of_tracker(session, election_id, tracker)
+        return None if index is None else self.refs.board.receipt(election_id, index, tracker)
+
+    def find_tracker(self, slug: str, prefix: str) -> int | None:
+        """The board index of the ballot whose tracker starts with ``prefix``
+        (at least 8 hex characters, the short form read aloud), if exactly one does."""
+        if len(prefix) < 8 or len(prefix) > 64 or any(ch not in "0123456789abcdef" for ch in prefix):
+            return None
+        election_id = self.refs.election_id(slug)
+        upper = prefix + "g"  # every tracker with the prefix sorts below this
+        with self.store.session() as session:
+            found = session.execute(
+                select(BoardEntry.index)
+                .where(
+                    BoardEntry.election_id == election_id,
+                    BoardEntry.tracker >= prefix,
+                    BoardEntry.tracker < upper,
+                )
+                .limit(2)
+            ).all()
+        return found[0][0] if len(found) == 1 else None
+
+    def ballots_of(self, slug: str, credential: Point) -> list[BallotOnBoard]:
+        """Every ballot this credential cast, in board order: the last one counts."""
+        election_id = self.refs.election_id(slug)
+        with self.store.session() as session:
+            rows = session.execute(
+                select(BoardEntry.index, BoardEntry.tracker, BoardEntry.data)
+                .where(BoardEntry.election_id == election_id, BoardEntry.credential == credential.to_bytes())
+                .order_by(BoardEntry.index)
+            )
+            return [BallotOnBoard(i, str(t), json.loads(d)["received_at"]) for i, t, d in rows]
+
+    def tree_heads(self, slug: str, limit: int) -> list[dict[str, Any]]:
+        election_id = self.refs.election_id(slug)
+        with self.store.session() as session:
+            rows = session.execute(
+                select(TreeHeadRow)
+                .where(TreeHeadRow.election_id == election_id)
+                .order_by(TreeHeadRow.size.desc())
+                .limit(limit)
+            ).scalars()
+            return [
+                {"size": r.size, "root": r.root, "timestamp": r.timestamp, "signature": r.signature}
+                for r in rows
+            ]
+
+    def result(self, slug: str) -> dict[str, Any] | None:
+        election_id = self.refs.election_id(slug)
+        with self.store.session() as session:
+            data = session.execute(
+                select(BoardEntry.data).where(
+                    BoardEntry.election_id == election_id, BoardEntry.kind == "result"
+                )
+            ).scalar()
+        if data is None:
+            return None
+        parsed: dict[str, Any] = json.loads(data)
+        return parsed
+
+    # --- turnout and the electorate ---
+
+    def turnout(self, slug: str) -> list[RegionTurnout]:
+        """Eligible voters and those with a ballot on the board, by region (``None``: no region)."""
+        election_id = self.refs.election_id(slug)
+        voted = (
+            select(BoardEntry.credential)
+            .where(BoardEntry.election_id == election_id, BoardEntry.kind == "ballot")
+            .distinct()
+            .subquery()
+        )
+        with self.store.session() as session:
+            eligible = dict(
+                session.execute(
+                    select(Voter.region, func.count())
+                    .where(Voter.election_id == election_id)
+                    .group_by(Voter.region)
+                ).all()
+            )
+            cast = dict(
+                session.execute(
+                    select(Voter.region, func.count())
+                    .join(voted, voted.c.credential == Voter.credential)
+                    .where(Voter.election_id == election_id)
+                    .group_by(Voter.region)
+                ).all()
+            )
+        regions = sorted(eligible, key=lambda r: (r is None, r or ""))
+        return [RegionTurnout(r, int(eligible[r]), int(cast.get(r, 0))) for r in regions]
+
+    def electorate_proof(self, slug: str, credential: Point) -> dict[str, Any] | None:
+        """The leaf of this credential and its RFC 9162 inclusion proof in the
+        electorate's tree (PROTOCOL.md §4), or ``None`` if it is not eligible."""
+        election_id = self.refs.election_id(slug)
+        with self.store.session() as session:
+            region = session.execute(
+                select(Voter.region).where(
+                    Voter.election_id == election_id, Voter.credential == credential.to_bytes()
+                )
+            ).first()
+            if region is None:
+                return None
+            index = session.execute(
+                select(func.count()).where(
+                    Voter.election_id == election_id, Voter.credential < credential.to_bytes()
+                )
+            ).scalar_one()
+        tree = self._electorate_tree(slug, election_id)
+        leaf = Eligible(credential, region[0]).leaf()
+        size = len(tree.levels[0])
+        proof = inclusion_proof(index, size, tree.node)
+        return {
+            "leaf": leaf.decode(),
+            "index": index,
+            "size": size,
+            "root": tree.root().hex(),
+            "proof": [p.hex() for p in proof],
+        }
+
+    def _electorate_tree(self, slug: str, election_id: int) -> MemoryTree:
+        """The electorate's tree, built once: it cannot change after opening."""
+        with self._lock:
+            tree = self._electorates.get(slug)
+            if tree is None:
+                with self.store.session() as session:
+                    rows = session.execute(
+                        select(Voter.credential, Voter.region)
+                        .where(Voter.election_id == election_id)
+                        .order_by(Voter.credential)
+                    )
+                    hashes = [leaf_hash(Eligible(Point.decode(c, "credential"), r).leaf()) for c, r in rows]
+                tree = self._electorates[slug] = MemoryTree(hashes)
+            return tree
+
+
+def _summary(row: Election) -> Summary:
+    return Summary(row.slug, json.loads(row.manifest), row.state, row.board_size, row.election_hash)

@@ -1,0 +1,106 @@
+"""The ASGI application: ``create_app()`` for any ASGI server, ``istifta serve`` for uvicorn.
+
+One exception handler turns every error into its answer: JSON
+``{"code", "message"}`` under ``/api``, a page in the visitor's language
+elsewhere. Every response carries the security headers of
+:mod:`istifta.web.security`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
+
+import istifta
+from istifta.errors import IstiftaError
+from istifta.lifecycle import Referendums
+from istifta.public import PublicViews
+from istifta.web import api, pages
+from istifta.web.errors import ApiError, from_istifta
+from istifta.web.ratelimit import RateLimiter
+from istifta.web.security import SecurityHeaders
+from istifta.web.services import Services
+from istifta.web.settings import WebSettings, load_settings
+
+__all__ = ["create_app"]
+
+STATIC = Path(__file__).parent / "static"
+STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 422: "bad_request"}
+
+
+def create_app(settings: WebSettings | None = None, refs: Referendums | None = None) -> FastAPI:
+    """The web application over the data directory (or database) of ``settings``
+    (default: from the environment). Pass ``refs`` to share an open store."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if refs is None:
+            app.state.services.close()
+
+    app = FastAPI(
+        title="istifta",
+        version=istifta.__version__,
+        summary="A verifiable referendum's public API: parameters, casting, the board, proofs, the result.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    opened = refs or Referendums.open(settings.data_dir, settings.database_url)
+    app.state.services = Services(
+        opened, PublicViews(opened), settings, RateLimiter(settings.cast_rate, settings.cast_burst)
+    )
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    _install_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=500)
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
+    return app
+
+
+def _answer(request: Request, error: ApiError) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+    page = pages.render(request, "error.html", error.status, message_key=error.code, message=error.message)
+    page.headers.update(error.headers)
+    return page
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Response:
+        return _answer(request, exc)
+
+    @app.exception_handler(IstiftaError)
+    async def istifta_error(request: Request, exc: IstiftaError) -> Response:
+        return _answer(request, from_istifta(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return _answer(request, ApiError(400, "bad_request", _describe(exc.errors())))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        code = STATUS_CODES.get(exc.status_code, "error")
+        return _answer(request, ApiError(exc.status_code, code, str(exc.detail), dict(exc.headers or {})))
+
+
+def _describe(errors: Any) -> str:
+    """FastAPI's validation errors as one sentence: where, and what was wrong."""
+    parts = []
+    for e in errors:
+        where = ".".join(str(p) for p in e.get("loc", ()) if p not in ("path", "query", "body"))
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    return "; ".join(parts) or "invalid request"

@@ -1,0 +1,285 @@
+"""The pages people read: the ballot page, the "did my credential vote?" page,
+the referendum's page, the board browser, the result, the encryption check.
+
+Server-rendered with Jinja2 in the visitor's language; the only scripts are
+the built bundles in ``static/js`` (no inline script: the CSP forbids it).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from istifta.board.merkle import leaf_hash
+from istifta.crypto.group import Point
+from istifta.protocol.manifest import parse_time
+from istifta.public import Summary
+from istifta.web.charts import Bar, bar_chart
+from istifta.web.i18n import LANGUAGES, Language, Translator, pick_language, translator
+from istifta.web.messages import script_messages
+from istifta.web.services import services
+
+__all__ = ["TEMPLATES", "render", "router"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+PAGE = 50
+router = APIRouter(include_in_schema=False)
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def language_of(request: Request) -> Language:
+    return pick_language(request.query_params.get("lang"), request.cookies.get("lang"))
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page in the visitor's language; a ``?lang=`` choice is remembered in a cookie."""
+    language = language_of(request)
+    t = translator(language.code, services(request).settings.timezone)
+    page = env.get_template(template).render(
+        request=request,
+        lang=language,
+        languages=LANGUAGES.values(),
+        t=t,
+        _=t.gettext,
+        gettext=t.gettext,
+        ngettext=t.ngettext,
+        text=lambda texts: localised(texts, language.code),
+        **context,
+    )
+    response = HTMLResponse(page, status_code=status)
+    asked = request.query_params.get("lang")
+    if asked is not None and asked in LANGUAGES:
+        response.set_cookie("lang", asked, max_age=365 * 86400, samesite="lax", httponly=True)
+    return response
+
+
+def localised(texts: dict[str, str], code: str) -> str:
+    """A manifest text in the visitor's language, else Arabic, else the first given."""
+    return texts.get(code) or texts.get("ar") or next(iter(texts.values()), "")
+
+
+def _schedule(t: Translator, manifest: dict[str, Any]) -> dict[str, str]:
+    return {
+        "opens": t.time(parse_time(manifest["opens_at"], "opens_at")),
+        "closes": t.time(parse_time(manifest["closes_at"], "closes_at")),
+    }
+
+
+def _state_text(t: Translator, state: str) -> str:
+    names = {
+        "draft": t.gettext("Being prepared"),
+        "open": t.gettext("Open for voting"),
+        "closed": t.gettext("Closed: counting"),
+        "tallied": t.gettext("Closed: decrypting the totals"),
+        "published": t.gettext("Result published"),
+    }
+    return names.get(state, state)
+
+
+def _context(request: Request, s: Summary) -> dict[str, Any]:
+    t = translator(language_of(request).code, services(request).settings.timezone)
+    return {
+        "r": s,
+        "m": s.manifest,
+        "schedule": _schedule(t, s.manifest),
+        "state_text": _state_text(t, s.state),
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request) -> HTMLResponse:
+    summaries = services(request).views.summaries()
+    return render(request, "index.html", referendums=[s for s in summaries if s.state != "draft"])
+
+
+@router.get("/r/{slug}", response_class=HTMLResponse)
+def referendum(request: Request, slug: str) -> HTMLResponse:
+    svc = services(request)
+    s = svc.views.summary(slug)
+    t = translator(language_of(request).code, svc.settings.timezone)
+    rows = svc.views.turnout(slug) if s.state != "draft" else []
+    chart = _turnout_chart(t, rows, language_of(request).direction == "rtl")
+    voted = sum(r.voted for r in rows)
+    eligible = sum(r.eligible for r in rows)
+    return render(
+        request,
+        "referendum.html",
+        **_context(request, s),
+        chart=chart,
+        voted=voted,
+        eligible=eligible,
+        ballots=_ballot_count(svc.views.summary(slug)),
+    )
+
+
+def _ballot_count(s: Summary) -> int:
+    return max(0, s.board_size - 1) if s.state == "open" else 0
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def _turnout_chart(t: Translator, rows: list[Any], rtl: bool) -> Any:
+    if not rows:
+        return None
+    bars = [
+        Bar(
+            r.region or t.gettext("No region"),
+            _share(r.voted, r.eligible),
+            f"{t.percent(_share(r.voted, r.eligible))} ({t.number(r.voted)} / {t.number(r.eligible)})",
+        )
+        for r in rows
+    ]
+    return bar_chart(t.gettext("Turnout by region"), bars, rtl)
+
+
+@router.get("/r/{slug}/board", response_class=HTMLResponse, response_model=None)
+def board(
+    request: Request,
+    slug: str,
+    start: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    tracker: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    svc = services(request)
+    s = svc.views.summary(slug)
+    wanted = tracker.strip().lower().replace(" ", "").replace("-", "")
+    if wanted:
+        found = svc.views.find_tracker(slug, wanted)
+        if found is not None:
+            return RedirectResponse(f"/r/{slug}/board/{found}", status_code=303)
+    rows = svc.views.entries(slug, start, PAGE)
+    return render(
+        request,
+        "board.html",
+        **_context(request, s),
+        rows=[(r, r.entry()) for r in rows],
+        start=start,
+        page=PAGE,
+        searched=wanted,
+        heads=svc.views.tree_heads(slug, 5),
+    )
+
+
+@router.get("/r/{slug}/board/{index}", response_class=HTMLResponse)
+def entry(request: Request, slug: str, index: int) -> HTMLResponse:
+    svc = services(request)
+    s = svc.views.summary(slug)
+    row = svc.views.entry(slug, index)
+    if row is None:
+        return render(request, "error.html", 404, message_key="no_entry")
+    data = row.entry()
+    superseded_by = None
+    if row.kind == "ballot":
+        later = svc.views.ballots_of(slug, Point.from_hex(data["ballot"]["credential"], "credential"))
+        superseded_by = later[-1].index if later and later[-1].index != index else None
+    return render(
+        request,
+        "entry.html",
+        **_context(request, s),
+        row=row,
+        data=data,
+        pretty=json.dumps(data, indent=1, ensure_ascii=False),
+        leaf=leaf_hash(row.data).hex(),
+        superseded_by=superseded_by,
+    )
+
+
+@router.get("/r/{slug}/result", response_class=HTMLResponse)
+def result(request: Request, slug: str) -> HTMLResponse:
+    svc = services(request)
+    s = svc.views.summary(slug)
+    found = svc.views.result(slug)
+    language = language_of(request)
+    t = translator(language.code, svc.settings.timezone)
+    rtl = language.direction == "rtl"
+    questions = []
+    if found is not None:
+        for q, counts in zip(s.manifest["questions"], found["counts"], strict=True):
+            total = sum(counts)
+            bars = [
+                Bar(
+                    localised(o["label"], language.code),
+                    n / total if total else 0.0,
+                    f"{t.number(n)} ({t.percent(n / total if total else 0.0)})",
+                )
+                for o, n in zip(q["options"], counts, strict=True)
+            ]
+            questions.append((q, bars, bar_chart(localised(q["text"], language.code), bars, rtl)))
+        regions = [_RegionRow(k, **v) for k, v in sorted(found["turnout"]["by_region"].items())]
+        turnout_chart = _turnout_chart(t, regions, rtl)
+    else:
+        turnout_chart = None
+    return render(
+        request,
+        "result.html",
+        **_context(request, s),
+        result=found,
+        questions=questions,
+        turnout_chart=turnout_chart,
+    )
+
+
+class _RegionRow:
+    def __init__(self, region: str, eligible: int, voted: int) -> None:
+        self.region, self.eligible, self.voted = region, eligible, voted
+
+
+@router.get("/r/{slug}/record.zip")
+def record_download(slug: str) -> RedirectResponse:
+    return RedirectResponse(f"/api/referendums/{slug}/record.zip", status_code=307)
+
+
+def _ballot_page(request: Request, slug: str, template: str) -> HTMLResponse:
+    svc = services(request)
+    s = svc.views.summary(slug)
+    t = translator(language_of(request).code, svc.settings.timezone)
+    response = render(
+        request,
+        template,
+        **_context(request, s),
+        board_key=svc.refs.board_key.hex(),
+        messages=script_messages(t),
+        now_closed=s.state != "open" or datetime.now(UTC) > parse_time(s.manifest["closes_at"], ""),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/v/{slug}", response_class=HTMLResponse)
+def ballot_page(request: Request, slug: str) -> HTMLResponse:
+    return _ballot_page(request, slug, "ballot.html")
+
+
+@router.get("/v/{slug}/status", response_class=HTMLResponse)
+def status_page(request: Request, slug: str) -> HTMLResponse:
+    return _ballot_page(request, slug, "status.html")
+
+
+@router.get("/check", response_class=HTMLResponse)
+def check_page(request: Request) -> HTMLResponse:
+    t = translator(language_of(request).code, services(request).settings.timezone)
+    return render(request, "check.html", messages=script_messages(t))
+
+
+@router.get("/api/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    schema = request.app.openapi()
+    routes = [
+        (method.upper(), path, op.get("summary", ""))
+        for path, ops in schema["paths"].items()
+        for method, op in ops.items()
+    ]
+    return render(request, "api_docs.html", routes=routes)

@@ -1,0 +1,116 @@
+"""``istifta serve`` (the web server) and ``istifta verify-audit`` (an encryption check on a computer)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from istifta.election_cli import DEFAULT_DATA_DIR, Database, DataDir
+from istifta.errors import IstiftaError
+from istifta.files import read_json
+from istifta.protocol.audit import check_audit, parse_audit
+from istifta.protocol.parameters import ElectionParameters, parse_parameters
+from istifta.record_io import read_record
+
+__all__ = ["serve", "verify_audit"]
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def serve(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    database: Database = None,
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (use PostgreSQL for more than one).")] = 1,
+) -> None:
+    """Serve the ballot page, the public pages and the JSON API."""
+    import os
+
+    import uvicorn
+
+    from istifta.web.settings import load_settings
+
+    try:
+        load_settings(data_dir=data_dir, database_url=database)
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    os.environ["ISTIFTA_DATA_DIR"] = str(data_dir)
+    if database:
+        os.environ["ISTIFTA_DATABASE_URL"] = database
+    out.print(f"istifta: serving {escape(str(data_dir))} on http://{host}:{port}/", highlight=False)
+    uvicorn.run(
+        "istifta.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        server_header=False,
+        log_level="info",
+    )
+
+
+def verify_audit(
+    file: Annotated[Path, typer.Argument(help="The check file the ballot page saved.")],
+    parameters: Annotated[
+        Path | None, typer.Option(help="The election parameters (JSON), e.g. from the record.")
+    ] = None,
+    record: Annotated[Path | None, typer.Option(help="The election record (folder or zip).")] = None,
+    server: Annotated[
+        str | None, typer.Option(help="An istifta server's address, to fetch the parameters from.")
+    ] = None,
+) -> None:
+    """Check an encryption (cast-as-intended): what the audited ballot really holds."""
+    try:
+        audit = parse_audit(read_json(file))
+        params = _parameters(parameters, record, server, audit.election_hash)
+        selections = check_audit(params, audit)
+    except IstiftaError as exc:
+        err.print(f"[bold red]check failed:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    out.print(
+        f"[bold green]verified:[/] the ballot for {escape(params.manifest.slug)} holds:", highlight=False
+    )
+    for question, chosen in zip(params.manifest.questions, selections, strict=True):
+        labels = [_text(question.options[i].label) for i in chosen] or ["(no option)"]
+        out.print(f"  {escape(_text(question.text))}: {escape(', '.join(labels))}", highlight=False)
+
+
+def _text(texts: Any) -> str:
+    return str(texts.get("en") or texts.get("ar") or next(iter(texts.values())))
+
+
+def _parameters(
+    parameters: Path | None, record: Path | None, server: str | None, election_hash: str
+) -> ElectionParameters:
+    if sum(x is not None for x in (parameters, record, server)) != 1:
+        raise IstiftaError("give exactly one of --parameters, --record or --server")
+    if parameters is not None:
+        return parse_parameters(read_json(parameters))
+    if record is not None:
+        first = json.loads(read_record(record).board[0])
+        return parse_parameters(first["parameters"])
+    assert server is not None
+    base = server.rstrip("/")
+    for summary in _fetch(f"{base}/api/referendums"):
+        if summary.get("election_hash") == election_hash:
+            return parse_parameters(_fetch(f"{base}/api/referendums/{summary['slug']}/parameters"))
+    raise IstiftaError(f"{base} has no referendum with election hash {election_hash[:16]}…")
+
+
+def _fetch(url: str) -> Any:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return json.loads(response.read())
+    except (urllib.error.URLError, TimeoutError, ValueError) as exc:
+        raise IstiftaError(f"cannot fetch {url}: {exc}") from None

@@ -1,0 +1,119 @@
+"""A real server (uvicorn on a free port, SQLite) and Debian's Chromium driven
+by Playwright: what a voter's phone does, end to end.
+
+Screenshots land in ``build/test-artifacts/`` (or ``$ISTIFTA_ARTIFACTS``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from istifta.crypto.rng import SeededRandom
+from istifta.lifecycle import Referendums
+from istifta.testing import Opened, live_manifest, open_referendum
+from istifta.web.app import create_app
+from istifta.web.settings import WebSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("ISTIFTA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",  # the tests run as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # this machine has no internet
+    "--disable-component-update",
+    "--disable-sync",
+]
+QUESTION = {
+    "text": {
+        "ar": "هل تؤيد إنهاء مهمة التحالف الدولي في العراق؟",
+        "ckb": "ئایا پشتگیری لە کۆتایی هاتنی ئەرکی هاوپەیمانیی نێودەوڵەتی لە عێراق دەکەیت؟",
+        "en": "Do you support ending the international coalition's mission in Iraq?",
+    },
+    "options": [
+        {"label": {"ar": "نعم", "ckb": "بەڵێ", "en": "Yes"}},
+        {"label": {"ar": "لا", "ckb": "نەخێر", "en": "No"}},
+    ],
+    "min": 1,
+    "max": 1,
+}
+
+
+def artifacts() -> Path:
+    folder = Path(os.environ.get("ISTIFTA_ARTIFACTS", ROOT / "build" / "test-artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@dataclass
+class Site:
+    url: str
+    refs: Referendums
+    opened: Opened
+    data_dir: Path
+
+    def link(self, voter: int, lang: str = "") -> str:
+        query = f"?lang={lang}" if lang else ""
+        return f"{self.url}/v/{self.opened.slug}{query}#{self.opened.codes[voter]}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    refs = Referendums.open(tmp_path / "data")
+    opened = open_referendum(
+        refs,
+        live_manifest([QUESTION], slug="coalition-2024"),
+        6,
+        ("Baghdad", "Erbil"),
+        SeededRandom("browser"),
+    )
+    app = create_app(WebSettings(data_dir=tmp_path / "data"), refs)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield Site(f"http://127.0.0.1:{port}", refs, opened, tmp_path / "data")
+    server.should_exit = True
+    thread.join(10)
+    refs.close_store()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A phone-sized page, offline but for the test server."""
+    context = browser.new_context(viewport={"width": 360, "height": 740}, accept_downloads=True)
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    yield tab
+    context.close()
+    assert not errors, f"the page's script failed: {errors}"
