@@ -277,3 +277,15 @@ def live_manifest(
     m["opens_at"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
     m["closes_at"] = (start + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return m
+
+
+CHROMIUM_FLAGS = (
+    "--no-sandbox",  # the tests and benchmarks run as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",  # no calls home: the machines have no internet
+    "--disable-component-update",
+    "--disable-sync",
+)
+"""How the browser tests and bench/page.py start Debian's headless Chromium."""

@@ -19,21 +19,12 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from istifta.crypto.rng import SeededRandom
 from istifta.lifecycle import Referendums
-from istifta.testing import Opened, live_manifest, open_referendum
+from istifta.testing import CHROMIUM_FLAGS, Opened, live_manifest, open_referendum
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("ISTIFTA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",  # the tests run as root
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",  # this machine has no internet
-    "--disable-component-update",
-    "--disable-sync",
-]
 QUESTION = {
     "text": {
         "ar": "هل تؤيد إنهاء مهمة التحالف الدولي في العراق؟",
@@ -102,7 +93,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_FLAGS))
         yield chromium
         chromium.close()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 from typer.testing import CliRunner
 
 from istifta.cli import app
@@ -162,3 +162,29 @@ def test_a_link_without_its_code_asks_for_the_code(site: Site, page: Page) -> No
     page.get_by_label("Your voting code, from the SMS").fill(site.opened.codes[5].lower())
     page.get_by_role("button", name="Use this code").click()
     expect(page.locator("#ballot")).to_be_visible()
+
+
+def test_a_lying_electorate_proof_stops_the_vote(site: Site, page: Page) -> None:
+    def lie(route: Route) -> None:
+        proof = route.fetch().json()
+        proof["proof"][0] = "00" * 32
+        route.fulfill(json=proof)
+
+    page.route("**/electorate/*", lie)
+    page.goto(site.link(1, "en"))
+    expect(page.locator("#status")).to_contain_text("does not hold. Do not vote")
+    expect(page.locator("#ballot")).to_be_hidden()
+
+
+def test_a_receipt_that_does_not_prove_inclusion_is_flagged(site: Site, page: Page) -> None:
+    def lie(route: Route) -> None:
+        receipt = route.fetch().json()
+        receipt["tree_head"]["root"] = "00" * 32
+        route.fulfill(json=receipt)
+
+    page.route("**/ballots", lie)
+    page.goto(site.link(2, "en"))
+    page.get_by_label("Yes", exact=True).check()
+    page.locator("#cast").click()
+    expect(page.locator("#receipt-check")).to_have_class("bad", timeout=20_000)
+    expect(page.locator("#receipt-check")).to_contain_text("could not be verified")

@@ -6,7 +6,7 @@
 import {
   buildBallot, checkAudit, credentialSecret, jhash, makeAudit, publicCredential, tracker, warmUp,
 } from '../protocol.js';
-import { receiptHolds } from '../web/receipt.js';
+import { inElectorate, receiptHolds } from '../web/receipt.js';
 import {
   $, HttpError, askForCode, codeFromFragment, describe, fetchJSON, formSelections, keepFragment, messages,
   offerJSON, say, shortTracker,
@@ -17,7 +17,7 @@ const slug = app.dataset.slug;
 const api = `/api/referendums/${encodeURIComponent(slug)}`;
 const text = messages();
 const form = $('ballot');
-const state = { parameters: null, x: null, P: null, pending: null };
+const state = { parameters: null, x: null, P: null, pending: null, ready: null };
 
 function busy(on) {
   for (const button of form.querySelectorAll('button')) button.disabled = on;
@@ -33,24 +33,33 @@ function failure(error) {
   return text.network;
 }
 
-async function start(code) {
-  say(text.loading);
-  const parameters = await fetchJSON(`${api}/parameters`);
-  state.parameters = parameters;
+/** Derive the credential and check it against the electorate, while the
+ * voter reads the question; resolves to true when the voter may vote. The
+ * warm-up (noble's tables) follows, still while the voter reads. */
+async function prepare(code) {
+  const parameters = state.parameters;
   state.x = credentialSecret(jhash(parameters.manifest), code);
   state.P = publicCredential(state.x);
-  const warming = warmUp(parameters);
-  try {
-    await fetchJSON(`${api}/electorate/${state.P}`);
-  } catch (error) {
-    if (error instanceof HttpError && error.code === 'not_eligible') return say(text.not_eligible, 'bad');
-    throw error;
+  const [proof, mine] = await Promise.all([
+    fetchJSON(`${api}/electorate/${state.P}`).catch((error) => {
+      if (error instanceof HttpError && error.code === 'not_eligible') return null;
+      throw error;
+    }),
+    fetchJSON(`${api}/credentials/${state.P}`),
+  ]);
+  const refusal = !proof ? text.not_eligible : !inElectorate(proof, state.P, parameters.electorate) ? text.electorate_bad : null;
+  if (refusal) {
+    form.hidden = true;
+    say(refusal, 'bad');
+    return false;
   }
-  const mine = await fetchJSON(`${api}/credentials/${state.P}`);
-  say(mine.ballots.length ? text.already_voted : '');
-  form.hidden = false;
-  await warming;
+  if (mine.ballots.length) say(text.already_voted);
+  mark('checked');
+  return true;
 }
+
+/** Performance marks (istifta:ready, :checked, :warm, :click, :build, :ballot-ready) for bench/page.py. */
+const mark = (name) => performance.mark(`istifta:${name}`);
 
 function choices() {
   const selections = formSelections(form, state.parameters.manifest.questions);
@@ -62,15 +71,18 @@ function choices() {
 
 async function cast(event) {
   event.preventDefault();
+  mark('click');
   const selections = choices();
   if (!selections) return say(text.choose, 'bad');
   busy(true);
   try {
+    if (!(await state.ready)) return;
     const key = JSON.stringify(selections);
     if (!state.pending || state.pending.key !== key) {
       say(text.encrypting);
-      await new Promise((resolve) => setTimeout(resolve, 0)); // let the message paint
+      mark('build');
       state.pending = { key, ballot: buildBallot(state.parameters, selections, state.x).ballot };
+      mark('ballot-ready');
     }
     say(text.sending);
     // The same bytes again after a lost answer: the server gives the same receipt.
@@ -101,9 +113,10 @@ async function showReceipt(receipt, ballot) {
   $('receipt').focus();
 }
 
-function audit() {
+async function audit() {
   const selections = choices();
   if (!selections) return say(text.choose, 'bad');
+  if (!(await state.ready.catch(() => false))) return;
   const { ballot, randomness } = buildBallot(state.parameters, selections, state.x);
   const file = makeAudit(state.parameters, ballot, randomness, selections);
   let verdict = text.audit_ok;
@@ -153,10 +166,16 @@ function main() {
     say(text.no_code, 'bad');
     return askForCode();
   }
+  state.parameters = JSON.parse($('parameters').textContent);
+  form.hidden = false;
+  mark('ready');
+  state.ready = prepare(code);
+  state.ready
+    .then((ok) => ok && warmUp(state.parameters).then(() => mark('warm')))
+    .catch((error) => say(failure(error), 'bad'));
   form.addEventListener('submit', cast);
   $('audit').addEventListener('click', audit);
   $('again').addEventListener('click', again);
-  start(code).catch((error) => say(failure(error), 'bad'));
 }
 
 main();

@@ -1,5 +1,6 @@
 // Checking a receipt on the phone (PROTOCOL.md §6): the board's Ed25519
-// signature on the tree head, and the RFC 9162 inclusion proof of the entry.
+// signature on the tree head, the RFC 9162 inclusion proof of the entry, and
+// the voter's credential in the electorate's tree.
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -59,4 +60,17 @@ export function receiptHolds(receipt, entry, ballot, boardKey) {
   const leaf = leafHash(jcs(entry));
   const root = rootFromInclusion(leaf, receipt.index, receipt.tree_head.size, receipt.inclusion_proof);
   return same && root === receipt.tree_head.root && treeHeadSigned(receipt.tree_head, boardKey);
+}
+
+/** The server's proof that P is in the electorate leads to the parameters' root. */
+export function inElectorate(proof, P, electorate) {
+  let leaf;
+  try {
+    leaf = JSON.parse(proof.leaf);
+  } catch {
+    return false;
+  }
+  const leafBytes = new TextEncoder().encode(proof.leaf);
+  const root = rootFromInclusion(leafHash(leafBytes), proof.index, electorate.size, proof.proof);
+  return leaf.credential === P && bytesToHex(jcs(leaf)) === bytesToHex(leafBytes) && root === electorate.root;
 }

@@ -29,7 +29,7 @@ __all__ = ["BALLOT_SCHEMA", "router"]
 router = APIRouter(prefix="/api", tags=["referendums"])
 
 HEX64 = r"^[0-9a-f]{64}$"
-Slug = Annotated[str, Path(description="The referendum's slug.", max_length=64)]
+Slug = Annotated[str, Path(description="The referendum's slug.", max_length=64, examples=["coalition-2024"])]
 Hex64 = Annotated[str, Path(description="64 lowercase hex characters.", pattern=HEX64)]
 
 

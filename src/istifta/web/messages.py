@@ -18,6 +18,10 @@ def script_messages(t: Translator) -> dict[str, str]:
         ),
         "bad_code": _("This code is not valid: check that you typed all 26 characters."),
         "not_eligible": _("This code is not in this referendum's list of voters."),
+        "electorate_bad": _(
+            "Warning: the server's proof that your code is in the list of voters does not hold. "
+            "Do not vote; report it to the observers."
+        ),
         "not_found": _("This referendum does not exist on this server."),
         "already_voted": _(
             "A ballot from you is already on the board. You may vote again: only your last ballot counts."

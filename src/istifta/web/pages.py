@@ -245,6 +245,7 @@ def record_download(slug: str) -> RedirectResponse:
 def _ballot_page(request: Request, slug: str, template: str) -> HTMLResponse:
     svc = services(request)
     s = svc.views.summary(slug)
+    parameters = json.loads(svc.views.parameters_text(slug)) if s.election_hash else None
     t = translator(language_of(request).code, svc.settings.timezone)
     response = render(
         request,
@@ -252,6 +253,7 @@ def _ballot_page(request: Request, slug: str, template: str) -> HTMLResponse:
         **_context(request, s),
         board_key=svc.refs.board_key.hex(),
         messages=script_messages(t),
+        parameters=parameters,
         now_closed=s.state != "open" or datetime.now(UTC) > parse_time(s.manifest["closes_at"], ""),
     )
     response.headers["Cache-Control"] = "no-store"
