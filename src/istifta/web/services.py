@@ -3,6 +3,7 @@ their public views, the settings and the casting rate limiter."""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -32,10 +33,17 @@ def services(request: Request) -> Services:
 
 
 def client_address(request: Request, trust_forwarded: bool) -> str:
-    """The client's address, from X-Forwarded-For's first hop only when trusted."""
+    """The client, for rate limiting: its address (from X-Forwarded-For's first
+    hop only when trusted), or its /64 network for IPv6, where one phone may
+    hold a whole /64 and change addresses within it at will."""
+    host = request.client.host if request.client else "unknown"
     if trust_forwarded:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first
-    return request.client.host if request.client else "unknown"
+        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        host = forwarded or host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
