@@ -18,6 +18,7 @@ from istifta.election_cli import election_app, electorate_app
 from istifta.errors import IstiftaError
 from istifta.files import read_json
 from istifta.protocol.manifest import Manifest, parse_manifest
+from istifta.sms_cli import sms_app
 from istifta.trustee_cli import trustee_app
 from istifta.verify_cli import verify
 from istifta.web_cli import serve, verify_audit
@@ -37,6 +38,7 @@ app.add_typer(credential_app, name="credential")
 app.add_typer(election_app, name="election")
 app.add_typer(electorate_app, name="electorate")
 app.add_typer(trustee_app, name="trustee")
+app.add_typer(sms_app, name="sms")
 app.command("verify")(verify)
 app.command("verify-audit")(verify_audit)
 app.command("serve")(serve)

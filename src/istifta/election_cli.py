@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,9 +23,14 @@ from sqlalchemy.engine import make_url
 
 from istifta import files
 from istifta.crypto.group import Point
-from istifta.errors import DecodeError, IstiftaError
+from istifta.errors import DecodeError, ImportProblems, IstiftaError
 from istifta.lifecycle import Referendums
 from istifta.protocol.electorate import MAX_REGION, Eligible
+from istifta.regions import IRAQ
+from istifta.sms.sealing import CodeBox, load_code_box
+
+if TYPE_CHECKING:
+    from istifta.sms.registry import ImportReport
 
 T = TypeVar("T")
 
@@ -152,14 +157,160 @@ def _credential_rows(path: Path) -> Iterator[Eligible]:
 @electorate_app.command("import")
 def electorate_import(
     slug: Slug,
-    path: Annotated[Path, typer.Argument(help="CSV: credential (hex P), region.")],
+    path: Annotated[
+        Path,
+        typer.Argument(help="CSV: phone[,region][,language] (docs/electorate.md), or credential,region."),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the whole file and show what it holds; change nothing.")
+    ] = False,
+    default_language: Annotated[
+        str, typer.Option(help="The language of rows that name none: ar, ckb or en.")
+    ] = "ar",
+    any_region: Annotated[
+        bool,
+        typer.Option(
+            "--any-region",
+            help=f"Take any region label (up to {MAX_REGION} characters), not only Iraq's governorates.",
+        ),
+    ] = False,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="FIELD=HEADER",
+            help="Read phone, region or language from the column so named in line 1 (repeatable).",
+        ),
+    ] = None,
+    country: Annotated[str, typer.Option(help="Where numbers written without + are dialled.")] = "IQ",
     data_dir: DataDir = DEFAULT_DATA_DIR,
     database: Database = None,
 ) -> None:
-    """Import public credentials: the whole file or nothing."""
-    with referendums(data_dir, database) as r:
-        count = r.import_electorate(slug, _credential_rows(path))
-    done(f"{count:,} voters added to {slug}")
+    """Import the electorate: voters' phones, each issued a credential (or public
+    credentials, from a file with the header credential,region); the whole file or nothing."""
+    from istifta.sms.registrar_file import read_header
+
+    column_map = _column_map(column or [])
+    try:
+        header = read_header(path)
+    except IstiftaError as exc:
+        raise fail(str(exc)) from None
+    if "credential" in (h.strip().lower() for h in header) and not column_map:
+        if dry_run or any_region or default_language != "ar" or country != "IQ":
+            raise fail(
+                f"{path} holds public credentials: --dry-run and the other options are for files of phones"
+            )
+        with referendums(data_dir, database) as r:
+            count = r.import_electorate(slug, _credential_rows(path))
+        done(f"{count:,} voters added to {slug}")
+        return
+    _import_phones(slug, path, data_dir, database, dry_run, default_language, any_region, column_map, country)
+
+
+def _column_map(options: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for option in options:
+        name, sep, header = option.partition("=")
+        if not sep or not name.strip() or not header.strip():
+            raise fail(f"--column {option}: expected FIELD=HEADER, e.g. --column phone=Tel")
+        found[name.strip().lower()] = header.strip()
+    return found
+
+
+def _import_phones(
+    slug: str,
+    path: Path,
+    data_dir: Path,
+    database: str | None,
+    dry_run: bool,
+    default_language: str,
+    any_region: bool,
+    column_map: dict[str, str],
+    country: str,
+) -> None:
+    from istifta.sms.registry import import_registrations  # phonenumbers: loaded only when needed
+
+    # A dry run seals nothing: it does not make the data directory's sms.key.
+    box = CodeBox(os.urandom(32)) if dry_run else load_code_box(data_dir)
+    with referendums(data_dir, database) as r, _ImportProgress(path.stat().st_size) as progress:
+        try:
+            report = import_registrations(
+                r,
+                slug,
+                path,
+                box,
+                dry_run=dry_run,
+                default_language=default_language,
+                regions=None if any_region else IRAQ,
+                column_map=column_map,
+                progress=progress,
+                country=country.strip().upper(),
+            )
+        except ImportProblems as exc:
+            progress.stop()
+            raise _bad_rows(path, exc) from None
+    _print_import(slug, report)
+
+
+class _ImportProgress:
+    """A bar on stderr (when it is a terminal): bytes of the file read, and rows."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            DownloadColumn(),
+            TextColumn("{task.fields[rows]:,} rows"),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not err.is_terminal,
+        )
+        self.task = self.bar.add_task("import", total=total, rows=0)
+
+    def __call__(self, bytes_read: int, rows: int) -> None:
+        self.bar.update(self.task, completed=bytes_read, rows=rows)
+
+    def __enter__(self) -> _ImportProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        self.bar.stop()
+
+
+def _bad_rows(path: Path, problems: ImportProblems) -> typer.Exit:
+    shown = 20
+    lines = [f"{path}: {problems.count:,} bad rows; nothing imported"]
+    lines += [f"  line {line:,}: {reason}" for line, reason in problems.problems[:shown]]
+    if problems.count > shown:
+        lines.append(f"  … and {problems.count - shown:,} more")
+    return fail("\n".join(lines))
+
+
+def _print_import(slug: str, report: ImportReport) -> None:
+    from rich.table import Table
+
+    read = ", ".join(f"{field} from {header!r}" for field, header in report.columns.items())
+    out.print(f"columns: {escape(read)}", highlight=False)
+    counted: tuple[tuple[str, dict[Any, int]], ...] = (
+        ("region", report.by_region),
+        ("language", report.by_language),
+    )
+    for title, counts in counted:
+        table = Table(title=f"by {title}", title_justify="left")
+        table.add_column(title)
+        table.add_column("voters", justify="right")
+        for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] or "")):
+            table.add_row(escape(key or "(none)"), f"{n:,}")
+        out.print(table)
+    if report.dry_run:
+        done(f"dry run: {report.imported:,} voters would be added to {slug}; nothing was changed")
+    else:
+        done(f"{report.imported:,} voters added to {slug}, each with a credential (codes sealed until close)")
 
 
 @electorate_app.command("generate")

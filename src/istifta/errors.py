@@ -11,6 +11,8 @@ The hierarchy, one tree rooted in :class:`IstiftaError`::
     ├── AuditError           an encryption check (Benaloh) whose ballot does not hold its claim
     ├── CeremonyError        a trustee's commitments, proof of knowledge or share fail
     ├── DecryptionError      a partial decryption fails, too few trustees, or no count fits
+    ├── ImportProblems       an electorate file with bad rows (each named by its line); nothing imported
+    ├── GatewayError         an SMS gateway refused or failed a message (``temporary`` or not)
     └── LifecycleError       a step asked of a referendum that cannot take it now
         ├── UnknownElection  no referendum has that slug
         └── WrongState       the step does not fit the referendum's state (e.g. closed)
@@ -27,6 +29,8 @@ __all__ = [
     "CredentialError",
     "DecodeError",
     "DecryptionError",
+    "GatewayError",
+    "ImportProblems",
     "InvalidBallot",
     "IstiftaError",
     "LifecycleError",
@@ -112,6 +116,28 @@ class CeremonyError(IstiftaError):
 
 class DecryptionError(IstiftaError):
     """A partial decryption does not check, or the shares cannot give a count."""
+
+
+class ImportProblems(IstiftaError):
+    """An electorate file has bad rows; nothing was imported.
+
+    ``problems`` lists ``(line, reason)`` for the first rows found bad (at most
+    ``limit`` of them) and ``count`` how many rows were bad in all."""
+
+    def __init__(self, problems: list[tuple[int, str]], count: int) -> None:
+        self.problems = problems
+        self.count = count
+        first = "; ".join(f"line {line:,}: {reason}" for line, reason in problems[:3])
+        super().__init__(f"{count:,} bad rows, nothing imported: {first}")
+
+
+class GatewayError(IstiftaError):
+    """An SMS gateway did not take a message. ``temporary``: a retry may cure it."""
+
+    def __init__(self, reason: str, temporary: bool) -> None:
+        self.reason = reason
+        self.temporary = temporary
+        super().__init__(f"{'temporary' if temporary else 'permanent'} gateway error: {reason}")
 
 
 class LifecycleError(IstiftaError):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nacl.signing import SigningKey
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from istifta.board.log import Admitted, BoardLog, Receipt, index_of_tracker
@@ -54,7 +54,7 @@ from istifta.protocol.tally import (
     verify_partial_decryption,
 )
 from istifta.store.db import Store, open_store
-from istifta.store.models import BoardEntry, Election, TrusteeRow, Voter
+from istifta.store.models import BoardEntry, Election, Registration, TrusteeRow, Voter
 
 __all__ = ["Referendums", "load_board_key"]
 
@@ -85,7 +85,11 @@ class _Open:
 
 
 class Referendums:
-    def __init__(self, store: Store, key: SigningKey, clock: Clock | None = None) -> None:
+    def __init__(
+        self, store: Store, key: SigningKey, clock: Clock | None = None, data_dir: Path | None = None
+    ) -> None:
+        self.data_dir = data_dir
+        """The data directory it was opened from (its keys live there), if any."""
         self.store = store
         self.key = key
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
@@ -96,7 +100,7 @@ class Referendums:
     def open(cls, data_dir: Path, url: str | None = None, clock: Clock | None = None) -> Referendums:
         """The referendums of ``data_dir`` (SQLite there, or PostgreSQL at ``url``)."""
         store = open_store(data_dir, url)
-        return cls(store, load_board_key(data_dir), clock)
+        return cls(store, load_board_key(data_dir), clock, data_dir)
 
     def close_store(self) -> None:
         self.board.stop()
@@ -357,6 +361,11 @@ class Referendums:
             if election.state != "open":
                 raise WrongState(f"{slug} is {election.state}, not open", election.state)
             election.state = "closed"
+            # The credential codes were kept, sealed, only to send and resend the voting
+            # links; no ballot is taken from here on, so they are erased with the close.
+            session.execute(
+                update(Registration).where(Registration.election_id == election.id).values(code_sealed=None)
+            )
             return Admitted(close_entry(now))
 
         return self.board.append(opened.id, admit)

@@ -239,10 +239,13 @@ def open_referendum(
     voters: int,
     regions: Sequence[str],
     rng: RandomSource,
+    box: Any = None,
+    languages: Sequence[str] = ("ar",),
 ) -> Opened:
     """Create, run every trustee's part of the ceremony here (tests and demos
     only: real trustees keep their secrets on their own machines), make the
-    electorate and open. Returns what the test needs: codes and shares."""
+    electorate and open. Returns what the test needs: codes and shares. With
+    a code ``box``, voters are registered with phones (:func:`register_voters`)."""
     from nacl.public import PrivateKey
 
     from istifta.ceremony_files import TrusteeFile
@@ -258,9 +261,14 @@ def open_referendum(
         ],
     )
     shares = {j: combine_shares(s.share_for(j) for s, _ in generated) for j in range(1, m.n + 1)}
-    made = refs.generate_electorate(m.slug, voters, tuple(regions), rng)
+    if box is None:
+        made = refs.generate_electorate(m.slug, voters, tuple(regions), rng)
+        codes, assigned = tuple(c for c, _ in made), tuple(r for _, r in made)
+    else:
+        registered = register_voters(refs, m.slug, voters, box, languages, rng)
+        codes, assigned = tuple(c for c, _ in registered), tuple(None for _ in registered)
     params = refs.open_election(m.slug)
-    return Opened(m.slug, params, tuple(c for c, _ in made), tuple(r for _, r in made), shares)
+    return Opened(m.slug, params, codes, assigned, shares)
 
 
 def live_manifest(
@@ -289,3 +297,60 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
 )
 """How the browser tests and bench/page.py start Debian's headless Chromium."""
+
+
+def register_voters(
+    refs: Referendums,
+    slug: str,
+    count: int,
+    box: Any,
+    languages: Sequence[str] = ("ar",),
+    rng: RandomSource | None = None,
+) -> list[tuple[str, str]]:
+    """For tests: ``count`` voters with phones +96477000NNNNN, codes sealed
+    with ``box``, languages cycling; returns each (code, phone). The real
+    path is ``istifta electorate import`` (sms/registry.py)."""
+    from sqlalchemy import insert
+
+    from istifta.crypto.rng import SeededRandom
+    from istifta.store.models import Registration
+
+    rng = rng or SeededRandom(f"voters of {slug}")
+    mh = bytes.fromhex(refs.manifest(slug).manifest_hash)
+    made = [(new_code(rng), f"+96477{i:08d}") for i in range(count)]
+    credentials = [public_credential(credential_secret(mh, code)) for code, _ in made]
+    refs.import_electorate(slug, (Eligible(P, None) for P in credentials))
+    election_id = refs.election_id(slug)
+    rows = [
+        {
+            "election_id": election_id,
+            "number": i + 1,
+            "phone": phone,
+            "region": None,
+            "language": languages[i % len(languages)],
+            "credential": P.to_bytes(),
+            "code_sealed": box.seal(code),
+            "line": i + 2,
+        }
+        for i, ((code, phone), P) in enumerate(zip(made, credentials, strict=True))
+    ]
+    with refs.store.session() as session, session.begin():
+        session.execute(insert(Registration), rows)
+    return made
+
+
+class SteppingClock:
+    """A clock inside the test manifest's schedule (2024-01-20 07:00 UTC on),
+    moving on one second a reading: for a :class:`~istifta.lifecycle.Referendums`
+    whose board needs times that always go forward."""
+
+    def __init__(self) -> None:
+        from datetime import UTC, datetime
+
+        self.now = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=1)
+        return self.now

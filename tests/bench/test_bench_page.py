@@ -6,25 +6,11 @@ timed run ended with a cast ballot."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from .runner import run_bench
 
 
 def test_the_page_benchmark_reports_every_figure() -> None:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "page.py"), "--quick"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = run_bench("page.py", "--quick")
     load = report["first_load"]
     assert set(load["bytes_by_kind"]) >= {"html", "script", "stylesheet", "api_json"}
     assert all(n > 0 for n in load["bytes_by_kind"].values())

@@ -188,3 +188,10 @@ def test_a_receipt_that_does_not_prove_inclusion_is_flagged(site: Site, page: Pa
     page.locator("#cast").click()
     expect(page.locator("#receipt-check")).to_have_class("bad", timeout=20_000)
     expect(page.locator("#receipt-check")).to_contain_text("could not be verified")
+
+
+def test_the_short_link_of_the_sms_opens_the_ballot_with_its_code(site: Site, page: Page) -> None:
+    page.goto(f"{site.url}/{site.opened.slug}?lang=en#{site.opened.codes[3]}")
+    expect(page.locator("#ballot")).to_be_visible()
+    assert page.url.endswith(f"/v/{site.opened.slug}?lang=en#{site.opened.codes[3]}")
+    vote(page, "Yes")

@@ -4,7 +4,6 @@ observer's `istifta verify` of the exported record."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from pathlib import Path
@@ -44,34 +43,39 @@ def test_the_guides_steps_from_ceremony_to_verified_record(
 
     _run("election", "create", "m.json", *data)
     _run("election", "add-trustee", "guide", *sorted(Path("pub").glob("*.json")), *data)
-    _run(
-        "electorate",
-        "generate",
-        "guide",
-        "--count",
-        6,
-        "--codes",
-        "codes.csv",
-        "--regions",
-        "Erbil,Duhok",
-        *data,
+    Path("voters.csv").write_text(  # the registrar's file: Arabic headers, local number formats
+        "رقم الهاتف,المحافظة,اللغة\n"
+        + "".join(
+            f"0770 123 45{n:02d},{'أربيل' if n % 2 else 'دهوك'},{'كوردی' if n % 3 else 'عربي'}\n"
+            for n in range(6)
+        ),
+        encoding="utf-8",
     )
+    _run("electorate", "import", "guide", "voters.csv", "--dry-run", *data)
+    _run("electorate", "import", "guide", "voters.csv", *data)
     _run("election", "open", "guide", *data)
     _run("election", "export", "guide", "opened", *data)
     for i in (1, 2, 3):
         _run("trustee", "check", "--state", f"t{i}", "opened")
 
+    monkeypatch.setenv("ISTIFTA_SMS_LINK_BASE", "https://ist.iq")
+    assert "1 " in _run("sms", "estimate", "guide", *data)
+    assert "queued 6 invitations" in _run("sms", "invite", "guide", *data)
+    assert "sent 6" in _run("sms", "send", "guide", *data)
+    outbox = _run("sms", "outbox", *data)
+    codes = [line.rsplit("#", 1)[1] for line in outbox.splitlines() if "https://ist.iq/guide#" in line]
+    assert len(codes) == 6
+
     params = parse_parameters(
         json.loads(Path("opened/board.jsonl").read_text().splitlines()[0])["parameters"]
     )
-    with Path("codes.csv").open(encoding="utf-8") as f:
-        codes = [row["code"] for row in csv.DictReader(f)]
     for n, choice in enumerate([0, 1, 1, 0, 1]):
         Path(f"b{n}.json").write_text(
             json.dumps(build_ballot(params, codes[n], [[choice]], os.urandom).to_json())
         )
         receipt = json.loads(_run("election", "cast", "guide", f"b{n}.json", *data))
         assert receipt["index"] == n + 1
+    assert "queued reminder round 1: 1 voters" in _run("sms", "remind", "guide", *data)
     _run("election", "close", "guide", *data)
     _run("election", "tally", "guide", *data)
     _run("election", "export", "guide", "tallied", *data)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,23 +21,12 @@ from istifta.protocol.ballot import build_ballot
 from istifta.protocol.electorate import Eligible
 from istifta.protocol.tally import partial_decrypt
 from istifta.record_io import read_record, write_record
-from istifta.testing import manifest_json
-
-
-class Clock:
-    """Time inside the manifest's schedule, moving on one second a reading."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2024, 1, 20, 7, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        self.now += timedelta(seconds=1)
-        return self.now
+from istifta.testing import SteppingClock, manifest_json
 
 
 @pytest.fixture
 def referendums(tmp_path: Path, store_url: str | None) -> Iterator[Referendums]:
-    r = Referendums.open(tmp_path / "data", store_url, clock=Clock())
+    r = Referendums.open(tmp_path / "data", store_url, clock=SteppingClock())
     yield r
     r.close_store()
 

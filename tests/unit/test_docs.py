@@ -44,3 +44,12 @@ def test_every_setting_is_documented() -> None:
     for setting in SETTINGS:
         assert f"`{setting.env}`" in text, f"docs/settings.md does not document {setting.env}"
         assert setting.name in WebSettings.__dataclass_fields__
+
+
+def test_every_sms_setting_is_documented() -> None:
+    from istifta.sms.settings import SMS_SETTINGS, SmsSettings
+
+    text = (DOCS / "settings.md").read_text(encoding="utf-8")
+    for setting in SMS_SETTINGS:
+        assert f"`{setting.env}`" in text, f"docs/settings.md does not document {setting.env}"
+        assert setting.name in SmsSettings.__dataclass_fields__

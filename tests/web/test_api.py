@@ -211,3 +211,11 @@ def test_unknown_routes_and_bad_parameters_answer_json_errors(live: Live) -> Non
     ]:
         answer = live.client.get(url)
         assert (answer.status_code, answer.json()["code"]) == (status, code), url
+
+
+def test_the_sms_counters_say_what_was_sent_and_what_it_cost(live: Live) -> None:
+    counters = live.client.get(f"{live.api}/sms").json()
+    assert counters["by_state"]["queued"] == 0 and counters["segments_sent"] == 0
+    assert counters["cost"] == "0.00" and counters["currency"]
+    missing = live.client.get("/api/referendums/no-such-vote/sms")
+    assert missing.status_code == 404 and missing.json()["code"] == "unknown_referendum"

@@ -19,7 +19,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "BoardEntry", "BoardNode", "Election", "TreeHeadRow", "TrusteeRow", "Voter"]
+__all__ = [
+    "Base",
+    "BoardEntry",
+    "BoardNode",
+    "Election",
+    "Registration",
+    "SmsMessage",
+    "TreeHeadRow",
+    "TrusteeRow",
+    "Voter",
+]
 
 
 class Base(DeclarativeBase):
@@ -103,3 +113,67 @@ class TreeHeadRow(Base):
     root: Mapped[str] = mapped_column(String(64))
     timestamp: Mapped[str] = mapped_column(String(32))
     signature: Mapped[str] = mapped_column(String(128))
+
+
+class Registration(Base):
+    """A voter as the registrar imported them: private, never in the record.
+
+    ``number`` is the voter's place in the import (1, 2, …); ``credential`` is
+    their public ``P`` (also in ``electorate``); ``code_sealed`` is their
+    credential code encrypted with the data directory's SMS key (SecretBox),
+    kept only to send and resend the link, and erased at close."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        UniqueConstraint("election_id", "phone", name="uq_registration_phone"),
+        Index("ix_registration_credential", "election_id", "credential"),
+    )
+
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(16))
+    """E.164, e.g. +9647701234567."""
+    region: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    credential: Mapped[bytes] = mapped_column(LargeBinary(32))
+    code_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    line: Mapped[int] = mapped_column(BigInteger)
+    """The line of the import file it came from (for reports)."""
+
+
+class SmsMessage(Base):
+    """One SMS to one voter: the durable dispatch queue.
+
+    The text is never stored (it holds the voter's code): it is rendered at
+    sending time from the template and the sealed code. ``(election_id,
+    number, kind, round)`` is unique, so an invitation or a given reminder
+    round is queued at most once.
+
+    States: ``queued`` → ``sending`` (claimed, committed before the gateway
+    is called) → ``sent`` (the gateway took it: ``gateway_id``) →
+    ``delivered`` | ``failed``; ``in_doubt`` when a dispatcher stopped between
+    handing it to a gateway and recording the answer; ``cancelled``."""
+
+    __tablename__ = "sms_messages"
+    __table_args__ = (
+        UniqueConstraint("election_id", "number", "kind", "round", name="uq_sms_once"),
+        Index("ix_sms_due", "election_id", "state", "next_attempt_at"),
+        Index("ix_sms_gateway_id", "gateway", "gateway_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"))
+    number: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    """``invitation``, ``reminder`` or ``resend``."""
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    gateway: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    segments: Mapped[int] = mapped_column(SmallInteger)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    gateway_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

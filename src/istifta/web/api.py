@@ -20,6 +20,7 @@ from istifta.board.log import Receipt
 from istifta.board.merkle import leaf_hash
 from istifta.crypto.group import Point
 from istifta.record_io import record_zip
+from istifta.sms import queue as sms_queue
 from istifta.web.errors import ApiError
 from istifta.web.services import Services, client_address, services
 from istifta.web.settings import MAX_BALLOT_BYTES
@@ -325,6 +326,22 @@ def turnout(request: Request, slug: Slug) -> dict[str, Any]:
         "eligible": sum(r.eligible for r in rows),
         "voted": sum(r.voted for r in rows),
         "by_region": [{"region": r.region, "eligible": r.eligible, "voted": r.voted} for r in rows],
+    }
+
+
+@router.get(
+    "/referendums/{slug}/sms",
+    summary="Invitations and reminders by SMS: messages by state and kind, segments sent, their cost",
+    responses=ERRORS,
+)
+def sms_counts(request: Request, slug: Slug) -> dict[str, Any]:
+    svc = services(request)
+    counted = sms_queue.counts(svc.refs.store, slug)
+    return {
+        **counted.to_json(),
+        "price_per_segment": str(svc.sms.price),
+        "currency": svc.sms.currency,
+        "cost": str(counted.cost(svc.sms.price)),
     }
 
 

@@ -24,12 +24,14 @@ import istifta
 from istifta.errors import IstiftaError
 from istifta.lifecycle import Referendums
 from istifta.public import PublicViews
+from istifta.sms.settings import SmsSettings, load_sms_settings
 from istifta.web import api, pages
 from istifta.web.errors import ApiError, from_istifta
 from istifta.web.ratelimit import RateLimiter
 from istifta.web.security import SecurityHeaders
 from istifta.web.services import Services
 from istifta.web.settings import WebSettings, load_settings
+from istifta.web.sms_api import make_router
 
 __all__ = ["create_app"]
 
@@ -37,10 +39,13 @@ STATIC = Path(__file__).parent / "static"
 STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 422: "bad_request"}
 
 
-def create_app(settings: WebSettings | None = None, refs: Referendums | None = None) -> FastAPI:
+def create_app(
+    settings: WebSettings | None = None, refs: Referendums | None = None, sms: SmsSettings | None = None
+) -> FastAPI:
     """The web application over the data directory (or database) of ``settings``
     (default: from the environment). Pass ``refs`` to share an open store."""
     settings = settings or load_settings()
+    sms = sms or load_sms_settings(data_dir=settings.data_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,9 +64,10 @@ def create_app(settings: WebSettings | None = None, refs: Referendums | None = N
     )
     opened = refs or Referendums.open(settings.data_dir, settings.database_url)
     app.state.services = Services(
-        opened, PublicViews(opened), settings, RateLimiter(settings.cast_rate, settings.cast_burst)
+        opened, PublicViews(opened), settings, RateLimiter(settings.cast_rate, settings.cast_burst), sms
     )
     app.include_router(api.router)
+    app.include_router(make_router(sms))
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     _install_handlers(app)

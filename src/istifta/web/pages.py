@@ -285,3 +285,12 @@ def api_docs(request: Request) -> HTMLResponse:
         for method, op in ops.items()
     ]
     return render(request, "api_docs.html", routes=routes)
+
+
+@router.get("/{slug}")
+def short_link(request: Request, slug: str) -> RedirectResponse:
+    """The SMS's short link ``BASE/SLUG#CODE``: on to the ballot page. The
+    browser keeps the fragment (the code) across the redirect and never sends it."""
+    services(request).views.summary(slug)  # an unknown slug is a 404 page
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"/v/{slug}{query}", status_code=302)

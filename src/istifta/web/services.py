@@ -10,6 +10,7 @@ from starlette.requests import Request
 
 from istifta.lifecycle import Referendums
 from istifta.public import PublicViews
+from istifta.sms.settings import SmsSettings
 from istifta.web.ratelimit import RateLimiter
 from istifta.web.settings import WebSettings
 
@@ -22,6 +23,7 @@ class Services:
     views: PublicViews
     settings: WebSettings
     limiter: RateLimiter
+    sms: SmsSettings
 
     def close(self) -> None:
         self.refs.close_store()

@@ -1,0 +1,2 @@
+"""Invitations by SMS: the electorate's phones, message templates and their
+segments, the durable dispatch queue and the gateways (outbox, SMPP, HTTP)."""
