@@ -90,8 +90,10 @@ def site(tmp_path: Path) -> Iterator[Site]:
     refs.close_store()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope, not session: Playwright's sync API keeps an asyncio loop running
+    # in this thread while it lives, and later tests call asyncio.run().
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_FLAGS))
         yield chromium
