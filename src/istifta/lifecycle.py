@@ -292,6 +292,11 @@ class Referendums:
         def admit(session: Session, election: Election, now: datetime) -> Admitted:
             if election.state != "draft" or election.board_size != 0:
                 raise WrongState(f"{slug} is already {election.state}", election.state)
+            # An import that committed after the root was computed would leave voters
+            # outside the frozen electorate: refuse, and let the organiser open again.
+            now_size = session.scalar(select(func.count()).where(Voter.election_id == election.id))
+            if now_size != size:
+                raise WrongState(f"{slug}'s electorate changed while opening: open it again", election.state)
             election.state = "open"
             election.parameters = text
             election.election_hash = params.election_hash

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nacl.public import PrivateKey
@@ -176,3 +177,23 @@ def test_several_files_are_taken_all_or_none(referendums: Referendums) -> None:
     assert r.tree_head(slug)["size"] == size  # the good one was not published either
     r.add_partial_decryptions(slug, [good, partial_decrypt(params, t, 2, shares[2], rng).to_json()])
     assert r.publish_result(slug)["counts"] == [[1, 0]]
+
+
+def test_an_electorate_that_changes_while_opening_is_not_frozen(referendums: Referendums) -> None:
+    r = referendums
+    rng = SeededRandom("race")
+    slug = r.create(manifest_json()).slug
+    _ceremony(r, slug, rng)
+    r.generate_electorate(slug, 3, (), rng)
+    computed = r._electorate_root
+
+    def root_then_an_import(session: Any, election_id: int) -> tuple[int, str]:
+        found = computed(session, election_id)
+        r.generate_electorate(slug, 1, (), rng)  # a registrar's import lands in between
+        return found
+
+    r._electorate_root = root_then_an_import  # type: ignore[method-assign]
+    with pytest.raises(WrongState, match="electorate changed while opening"):
+        r.open_election(slug)
+    r._electorate_root = computed  # type: ignore[method-assign]
+    assert r.state(slug) == "draft" and r.open_election(slug).electorate_size == 4
