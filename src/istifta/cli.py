@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from istifta import PROTOCOL_VERSION, __version__
+from istifta.admin_cli import admin_app
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
 from istifta.election_cli import election_app, electorate_app
 from istifta.errors import IstiftaError
@@ -39,6 +40,7 @@ app.add_typer(election_app, name="election")
 app.add_typer(electorate_app, name="electorate")
 app.add_typer(trustee_app, name="trustee")
 app.add_typer(sms_app, name="sms")
+app.add_typer(admin_app, name="admin")
 app.command("verify")(verify)
 app.command("verify-audit")(verify_audit)
 app.command("serve")(serve)

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -25,7 +25,7 @@ from istifta.errors import IstiftaError
 from istifta.lifecycle import Referendums
 from istifta.public import PublicViews
 from istifta.sms.settings import SmsSettings, load_sms_settings
-from istifta.web import api, pages
+from istifta.web import api, console, pages
 from istifta.web.errors import ApiError, from_istifta
 from istifta.web.ratelimit import RateLimiter
 from istifta.web.security import SecurityHeaders
@@ -68,6 +68,7 @@ def create_app(
     )
     app.include_router(api.router)
     app.include_router(make_router(sms))
+    app.include_router(console.router)  # before the pages: their /{slug} would take /console
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     _install_handlers(app)
@@ -85,6 +86,10 @@ def _answer(request: Request, error: ApiError) -> Response:
 
 
 def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(console.SignInRequired)
+    async def sign_in_first(request: Request, exc: console.SignInRequired) -> Response:
+        return RedirectResponse("/console/login", status_code=303)
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:
         return _answer(request, exc)
