@@ -35,6 +35,7 @@ from istifta.sms.segments import Segments
 from istifta.sms.settings import SmsSettings, load_sms_settings
 from istifta.sms.templates import CODE_LENGTH, DEFAULTS, KINDS, check_template, link
 from istifta.web.i18n import LANGUAGES, translator
+from istifta.web.settings import load_settings
 
 __all__ = ["sms_app"]
 
@@ -61,8 +62,14 @@ def _load_templates(data_dir: Path, slug: str, given: Path | None) -> dict[tuple
         raw = files.read_json(given)
     elif path.exists():
         raw = files.read_json(path)
+    shape = f"templates: expected an object with {' and '.join(KINDS)}, each a text by language code"
     if not isinstance(raw, dict) or any(k not in KINDS for k in raw):
-        raise DecodeError(f"templates: expected an object with {' and '.join(KINDS)}, each by language")
+        raise DecodeError(shape)
+    for kind, by_lang in raw.items():
+        if not isinstance(by_lang, dict) or not all(
+            lang in LANGUAGES and isinstance(text, str) for lang, text in by_lang.items()
+        ):
+            raise DecodeError(f"{shape} ({', '.join(LANGUAGES)}); {kind} is not")
     found = {(kind, lang): text for kind, by_lang in raw.items() for lang, text in by_lang.items()}
     for kind in KINDS:
         if (kind, "ar") not in found:
@@ -72,7 +79,8 @@ def _load_templates(data_dir: Path, slug: str, given: Path | None) -> dict[tuple
 
 def _texts(refs: Any, slug: str, settings: SmsSettings, templates: dict[tuple[str, str], str]) -> Texts:
     manifest = refs.manifest(slug)
-    closes = {code: translator(code, "Asia/Baghdad").time(manifest.closes_at) for code in LANGUAGES}
+    zone = load_settings().timezone  # the pages' time zone, so the SMS says what the page says
+    closes = {code: translator(code, zone).time(manifest.closes_at) for code in LANGUAGES}
     title = dict(manifest.raw["title"])
     return Texts(slug, settings.link_base, templates, title, closes)
 

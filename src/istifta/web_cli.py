@@ -98,7 +98,12 @@ def _parameters(
     if parameters is not None:
         return parse_parameters(read_json(parameters))
     if record is not None:
-        first = json.loads(read_record(record).board[0])
+        board = read_record(record).board
+        if not board:
+            raise IstiftaError(f"{record}: the record's board is empty: it has no parameters")
+        first = json.loads(board[0])
+        if not isinstance(first, dict) or first.get("type") != "election":
+            raise IstiftaError(f"{record}: the board's first entry is not the election's parameters")
         return parse_parameters(first["parameters"])
     assert server is not None
     base = server.rstrip("/")

@@ -27,7 +27,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from istifta.errors import GatewayError
+from istifta.errors import GatewayError, UnknownElection
 from istifta.sms.gateways.base import DeliveryReport, Gateway, Outgoing
 from istifta.sms.queue import recover
 from istifta.sms.reports import FINISHABLE
@@ -175,8 +175,6 @@ class Dispatcher:
         with self.store.session() as session:
             election_id = session.execute(select(Election.id).where(Election.slug == self.slug)).scalar()
         if election_id is None:
-            from istifta.errors import UnknownElection
-
             raise UnknownElection(f"no referendum is called {self.slug!r}")
         return int(election_id)
 

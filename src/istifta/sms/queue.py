@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from istifta.errors import UnknownElection, WrongState
+from istifta.errors import LifecycleError, UnknownElection, WrongState
 from istifta.store.db import Store
 from istifta.store.models import BoardEntry, Election, Registration, SmsMessage
 
@@ -166,7 +166,7 @@ def resend(
             select(Registration).where(Registration.election_id == election.id, Registration.phone == phone)
         ).scalar()
         if voter is None:
-            raise UnknownElection(f"no voter of {slug} has the number {phone}")
+            raise LifecycleError(f"no voter of {slug} has the number {phone}")
         last = session.execute(
             select(func.max(SmsMessage.round)).where(
                 SmsMessage.election_id == election.id,

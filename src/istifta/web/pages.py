@@ -120,12 +120,7 @@ def referendum(request: Request, slug: str) -> HTMLResponse:
         chart=chart,
         voted=voted,
         eligible=eligible,
-        ballots=_ballot_count(svc.views.summary(slug)),
     )
-
-
-def _ballot_count(s: Summary) -> int:
-    return max(0, s.board_size - 1) if s.state == "open" else 0
 
 
 def _share(part: int, whole: int) -> float:
