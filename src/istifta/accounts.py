@@ -1,9 +1,12 @@
-"""Console accounts, their sessions and the audit log.
+"""Console accounts, their sessions, invitations to open one, and the audit log.
 
 Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's
 second recommended setting). A session is a random 256-bit token in an
 HttpOnly cookie; the store keeps only its SHA-256, with the session's CSRF
-token and its expiry. Roles: an ``organiser`` may do everything, a
+token and its expiry. An organiser invites someone with a random one-time
+code (in a link's fragment, so no server log sees it); the store keeps only
+its SHA-256 and the role it gives, and it lapses after
+:data:`INVITATION_HOURS`. Roles: an ``organiser`` may do everything, a
 ``registrar`` the electorate and the invitations, an ``observer`` only reads.
 """
 
@@ -14,19 +17,33 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.orm import Session
 
 from istifta.errors import DecodeError, LifecycleError
 from istifta.store.db import Store
-from istifta.store.models import Account, AuditEntry, ConsoleSession
+from istifta.store.models import Account, AccountInvitation, AuditEntry, ConsoleSession
 
-__all__ = ["ROLES", "SESSION_HOURS", "Accounts", "SignedIn"]
+__all__ = [
+    "INVITATION_HOURS",
+    "ROLES",
+    "SESSION_HOURS",
+    "Accounts",
+    "Invitation",
+    "SignedIn",
+    "check_password",
+    "check_role",
+    "check_username",
+]
 
 ROLES = ("organiser", "registrar", "observer")
 SESSION_HOURS = 8
+INVITATION_HOURS = 72
+_CODE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}")
 _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("a password nobody has")  # so an unknown name costs as much as a wrong password
@@ -42,8 +59,47 @@ class SignedIn:
         return self.role in roles
 
 
+@dataclass(frozen=True)
+class Invitation:
+    """An invitation not used yet. ``ref`` (its code's SHA-256) names it in the
+    console: the code cannot be had from it."""
+
+    ref: str
+    role: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
+def _aware(moment: datetime) -> datetime:
+    """``moment`` in UTC (SQLite hands back times without their zone)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_username(username: str) -> None:
+    if not _USERNAME.fullmatch(username):
+        raise DecodeError(f"{username!r}: a username is 2-63 lowercase letters, digits, '.', '_' or '-'")
+
+
+def check_role(role: str) -> None:
+    if role not in ROLES:
+        raise DecodeError(f"{role!r} is not a role: use {', '.join(ROLES)}")
+
+
+def check_password(password: str) -> None:
+    if len(password) < 12:
+        raise DecodeError("a password needs at least 12 characters")
+
+
+def _add_account(session: Session, username: str, password: str, role: str) -> None:
+    if session.execute(select(Account.id).where(Account.username == username)).first():
+        raise LifecycleError(f"there is already an account called {username!r}")
+    now = datetime.now(UTC)
+    session.add(Account(username=username, password_hash=_hasher.hash(password), role=role, created_at=now))
 
 
 class Accounts:
@@ -51,21 +107,15 @@ class Accounts:
         self.store = store
 
     def create(self, username: str, password: str, role: str, by: str = "istifta admin") -> None:
-        if not _USERNAME.fullmatch(username):
-            raise DecodeError(f"{username!r}: a username is 2-63 lowercase letters, digits, '.', '_' or '-'")
-        if role not in ROLES:
-            raise DecodeError(f"{role!r} is not a role: use {', '.join(ROLES)}")
-        if len(password) < 12:
-            raise DecodeError("a password needs at least 12 characters")
+        check_username(username)
+        check_role(role)
+        check_password(password)
         with self.store.session() as session, session.begin():
-            if session.execute(select(Account.id).where(Account.username == username)).first():
-                raise LifecycleError(f"there is already an account called {username!r}")
-            now = datetime.now(UTC)
+            _add_account(session, username, password, role)
             session.add(
-                Account(username=username, password_hash=_hasher.hash(password), role=role, created_at=now)
-            )
-            session.add(
-                AuditEntry(at=now, username=by, action="create account", target=f"{username} ({role})")
+                AuditEntry(
+                    at=datetime.now(UTC), username=by, action="create account", target=f"{username} ({role})"
+                )
             )
 
     def roster(self) -> list[tuple[str, str]]:
@@ -113,8 +163,7 @@ class Accounts:
         if row is None:
             return None
         found, account = row
-        expires = found.expires_at if found.expires_at.tzinfo else found.expires_at.replace(tzinfo=UTC)
-        if expires < datetime.now(UTC):
+        if _aware(found.expires_at) < datetime.now(UTC):
             return None
         return SignedIn(account.username, account.role, found.csrf)
 
@@ -132,3 +181,82 @@ class Accounts:
             return list(
                 session.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)).scalars()
             )
+
+    # --- invitations ---
+
+    def invite(self, role: str, by: str) -> str:
+        """A new invitation's one-time code, to open an account with ``role``."""
+        check_role(role)
+        code = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        expires = now + timedelta(hours=INVITATION_HOURS)
+        with self.store.session() as session, session.begin():
+            session.add(
+                AccountInvitation(
+                    token_hash=_digest(code), role=role, created_by=by, created_at=now, expires_at=expires
+                )
+            )
+            session.add(AuditEntry(at=now, username=by, action="invite account", target=role))
+        return code
+
+    def pending_invitations(self) -> list[Invitation]:
+        """The invitations neither used nor expired, the oldest first."""
+        with self.store.session() as session:
+            rows = session.execute(
+                select(AccountInvitation)
+                .where(AccountInvitation.used_at.is_(None), AccountInvitation.expires_at > datetime.now(UTC))
+                .order_by(AccountInvitation.created_at)
+            ).scalars()
+            return [
+                Invitation(i.token_hash, i.role, i.created_by, _aware(i.created_at), _aware(i.expires_at))
+                for i in rows
+            ]
+
+    def revoke(self, ref: str, by: str) -> str:
+        """Withdraw the unused invitation ``ref``; its role."""
+        with self.store.session() as session, session.begin():
+            found = session.get(AccountInvitation, ref)
+            if found is None or found.used_at is not None:
+                raise LifecycleError("this invitation has been used or withdrawn already")
+            role = found.role
+            session.delete(found)
+            session.add(
+                AuditEntry(at=datetime.now(UTC), username=by, action="revoke invitation", target=role)
+            )
+        return role
+
+    def username_taken(self, username: str) -> bool:
+        with self.store.session() as session:
+            return session.execute(select(Account.id).where(Account.username == username)).first() is not None
+
+    def join(self, code: str, username: str, password: str) -> str:
+        """Open the account an invitation offers, by the rules of :meth:`create`, and use
+        the invitation up, in one transaction; the account's role. A code unknown, used
+        or expired is refused (:class:`LifecycleError`) and nothing is created."""
+        check_username(username)
+        check_password(password)
+        code = code.strip()
+        token_hash = _digest(code)
+        used_up = LifecycleError("this invitation has been used already: ask an organiser for a new one")
+        unknown = LifecycleError("no invitation has this code: check it, or ask an organiser for a new one")
+        with self.store.session() as session, session.begin():
+            found = session.get(AccountInvitation, token_hash) if _CODE.fullmatch(code) else None
+            if found is None:
+                raise unknown
+            if found.used_at is not None:
+                raise used_up
+            now = datetime.now(UTC)
+            if _aware(found.expires_at) <= now:
+                raise LifecycleError("this invitation has expired: ask an organiser for a new one")
+            role, by = found.role, found.created_by
+            _add_account(session, username, password, role)
+            taken = session.execute(
+                update(AccountInvitation)
+                .where(AccountInvitation.token_hash == token_hash, AccountInvitation.used_at.is_(None))
+                .values(used_by=username, used_at=now)
+            )
+            if cast(CursorResult[Any], taken).rowcount != 1:  # another join took it meanwhile
+                raise used_up
+            target = f"{username} ({role}), invited by {by}"[:128]
+            session.add(AuditEntry(at=now, username=username, action="join", target=target))
+        return role

@@ -22,10 +22,10 @@ from rich.markup import escape
 from sqlalchemy.engine import make_url
 
 from istifta import files
-from istifta.crypto.group import Point
-from istifta.errors import DecodeError, ImportProblems, IstiftaError
+from istifta.electorate_file import credential_rows, holds_credentials
+from istifta.errors import ImportProblems, IstiftaError
 from istifta.lifecycle import Referendums
-from istifta.protocol.electorate import MAX_REGION, Eligible
+from istifta.protocol.electorate import MAX_REGION
 from istifta.regions import IRAQ
 from istifta.sms.sealing import CodeBox, load_code_box
 
@@ -130,30 +130,6 @@ def add_trustee(
         done(f"trustee {index} of {slug}: keys checked and kept")
 
 
-def _credential_rows(path: Path) -> Iterator[Eligible]:
-    """CSV with a header: ``credential`` (64 hex) and optional ``region``."""
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise fail(f"cannot read {path}: {exc.strerror}") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        try:  # the first read decodes the header and what follows it: a bad byte may be there
-            if reader.fieldnames is None or "credential" not in reader.fieldnames:
-                raise DecodeError(f"{path}: the first line must name the columns: credential[,region]")
-            for row in reader:
-                line = reader.line_num
-                region = (row.get("region") or "").strip() or None
-                if region is not None and len(region) > MAX_REGION:
-                    raise DecodeError(f"{path}, line {line}: a region has at most {MAX_REGION} characters")
-                try:
-                    yield Eligible(Point.from_hex((row["credential"] or "").strip(), "credential"), region)
-                except DecodeError as exc:
-                    raise DecodeError(f"{path}, line {line}: {exc}") from None
-        except UnicodeDecodeError:
-            raise DecodeError(f"{path}: not UTF-8 text") from None
-
-
 @electorate_app.command("import")
 def electorate_import(
     slug: Slug,
@@ -194,13 +170,13 @@ def electorate_import(
         header = read_header(path)
     except IstiftaError as exc:
         raise fail(str(exc)) from None
-    if "credential" in (h.strip().lower() for h in header) and not column_map:
+    if holds_credentials(header) and not column_map:
         if dry_run or any_region or default_language != "ar" or country != "IQ":
             raise fail(
                 f"{path} holds public credentials: --dry-run and the other options are for files of phones"
             )
         with referendums(data_dir, database) as r:
-            count = r.import_electorate(slug, _credential_rows(path))
+            count = r.import_electorate(slug, credential_rows(path))
         done(f"{count:,} voters added to {slug}")
         return
     _import_phones(slug, path, data_dir, database, dry_run, default_language, any_region, column_map, country)

@@ -6,16 +6,17 @@ Settings come from the environment (``ISTIFTA_SMS_…``, docs/settings.md).
 Templates are the built-in defaults unless ``invite --templates FILE`` gives
 others; they are checked against the segment limit, then kept with the data
 (``sms-templates-SLUG.json``) so that what is sent is what was estimated.
+Each command is one call to :mod:`istifta.sms.invitations`, which the
+console's Invitations page calls too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,18 +24,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from istifta import files
 from istifta.election_cli import DEFAULT_DATA_DIR, Database, DataDir, Slug, fail, referendums
-from istifta.errors import DecodeError
-from istifta.sms import queue
-from istifta.sms.dispatch import Dispatcher, DispatchResult, Texts
-from istifta.sms.gateways.base import Gateway
-from istifta.sms.registry import normalise_phone
-from istifta.sms.sealing import load_code_box
-from istifta.sms.segments import Segments
+from istifta.sms import invitations, queue
+from istifta.sms.dispatch import Dispatcher, DispatchResult
 from istifta.sms.settings import SmsSettings, load_sms_settings
-from istifta.sms.templates import CODE_LENGTH, DEFAULTS, KINDS, check_template, link
-from istifta.web.i18n import LANGUAGES, translator
 from istifta.web.settings import load_settings
 
 __all__ = ["sms_app"]
@@ -51,59 +44,8 @@ def _settings(data_dir: Path) -> SmsSettings:
         raise fail(str(exc)) from None
 
 
-def _templates_path(data_dir: Path, slug: str) -> Path:
-    return data_dir / f"sms-templates-{slug}.json"
-
-
-def _load_templates(data_dir: Path, slug: str, given: Path | None) -> dict[tuple[str, str], str]:
-    raw: Any = DEFAULTS
-    path = _templates_path(data_dir, slug)
-    if given is not None:
-        raw = files.read_json(given)
-    elif path.exists():
-        raw = files.read_json(path)
-    shape = f"templates: expected an object with {' and '.join(KINDS)}, each a text by language code"
-    if not isinstance(raw, dict) or any(k not in KINDS for k in raw):
-        raise DecodeError(shape)
-    for kind, by_lang in raw.items():
-        if not isinstance(by_lang, dict) or not all(
-            lang in LANGUAGES and isinstance(text, str) for lang, text in by_lang.items()
-        ):
-            raise DecodeError(f"{shape} ({', '.join(LANGUAGES)}); {kind} is not")
-    found = {(kind, lang): text for kind, by_lang in raw.items() for lang, text in by_lang.items()}
-    for kind in KINDS:
-        if (kind, "ar") not in found:
-            raise DecodeError(f"templates: {kind} needs at least an Arabic (ar) text")
-    return found
-
-
-def _texts(refs: Any, slug: str, settings: SmsSettings, templates: dict[tuple[str, str], str]) -> Texts:
-    manifest = refs.manifest(slug)
-    zone = load_settings().timezone  # the pages' time zone, so the SMS says what the page says
-    closes = {code: translator(code, zone).time(manifest.closes_at) for code in LANGUAGES}
-    title = dict(manifest.raw["title"])
-    return Texts(slug, settings.link_base, templates, title, closes)
-
-
-def _checked(texts: Texts, settings: SmsSettings) -> dict[tuple[str, str], Segments]:
-    widest_link = link(settings.link_base, texts.slug, "0" * CODE_LENGTH)
-    checked = {}
-    for (kind, lang), text in texts.templates.items():
-        widest = {
-            "link": widest_link,
-            "title": texts.title.get(lang) or texts.title.get("ar", ""),
-            "closes": texts.closes.get(lang, ""),
-        }
-        try:
-            checked[(kind, lang)] = check_template(text, widest, settings.max_segments)
-        except DecodeError as exc:
-            raise DecodeError(f"{kind} template in {lang}: {exc}") from None
-    return checked
-
-
-def _segments_by_language(checked: dict[tuple[str, str], Segments], kind: str) -> dict[str, int]:
-    found = {lang: s.count for (k, lang), s in checked.items() if k == kind}
-    return {code: found.get(code, found["ar"]) for code in LANGUAGES}
+def _zone() -> str:
+    return load_settings().timezone  # the pages' time zone, so the SMS says what the page says
 
 
 @sms_app.command("estimate")
@@ -116,31 +58,26 @@ def estimate(
     """Each template's length and segments, and what inviting the whole electorate costs."""
     settings = _settings(data_dir)
     with referendums(data_dir, database) as refs:
-        texts = _texts(refs, slug, settings, _load_templates(data_dir, slug, templates))
-        checked = _checked(texts, settings)
-        by_language = queue.registrations_by_language(refs.store, slug)
+        chosen = invitations.load_templates(data_dir, slug, templates)
+        found = invitations.estimate(refs, slug, settings, chosen, _zone())
     table = Table("message", "language", "encoding", "characters", "segments", "voters", "segments in all")
     for column in table.columns:
         column.no_wrap = True
-    total = 0
-    for (kind, lang), seg in sorted(checked.items()):
-        voters = by_language.get(lang, 0) if kind == "invitation" else 0
-        if kind == "invitation":
-            total += voters * seg.count
+    for row in found.rows:
+        seg = row.segments
         table.add_row(
-            kind,
-            lang,
+            row.kind,
+            row.language,
             seg.encoding,
             f"{seg.units}/{seg.per_segment}",
             str(seg.count),
-            f"{voters:,}",
-            f"{voters * seg.count:,}",
+            f"{row.voters:,}",
+            f"{row.voters * seg.count:,}",
         )
     out.print(table)
-    cost = settings.price * total
     out.print(
-        f"invitations for {sum(by_language.values()):,} voters: {total:,} segments × {settings.price} "
-        f"{settings.currency} = [bold]{cost:,.2f} {settings.currency}[/] "
+        f"invitations for {found.voters:,} voters: {found.segments:,} segments × {found.price} "
+        f"{found.currency} = [bold]{found.cost:,.2f} {found.currency}[/] "
         "(a reminder round costs at most as much)",
         highlight=False,
     )
@@ -156,21 +93,8 @@ def invite(
     """Queue an invitation for every voter not yet invited (then run `istifta sms send`)."""
     settings = _settings(data_dir)
     with referendums(data_dir, database) as refs:
-        chosen = _load_templates(data_dir, slug, templates)
-        texts = _texts(refs, slug, settings, chosen)
-        checked = _checked(texts, settings)
-        by_kind: dict[str, dict[str, str]] = {}
-        for (kind, lang), text in chosen.items():
-            by_kind.setdefault(kind, {})[lang] = text
-        _templates_path(data_dir, slug).write_text(json.dumps(by_kind, ensure_ascii=False, indent=1), "utf-8")
-        queued = queue.enqueue(
-            refs.store,
-            slug,
-            "invitation",
-            settings.gateway,
-            _segments_by_language(checked, "invitation"),
-            _now(),
-        )
+        chosen = invitations.load_templates(data_dir, slug, templates)
+        queued = invitations.invite(refs, slug, settings, _zone(), _now(), chosen)
     out.print(f"queued {queued:,} invitations for {escape(slug)} through {settings.gateway}", highlight=False)
 
 
@@ -179,18 +103,7 @@ def remind(slug: Slug, data_dir: DataDir = DEFAULT_DATA_DIR, database: Database 
     """Queue a reminder for every voter who has no ballot on the board yet."""
     settings = _settings(data_dir)
     with referendums(data_dir, database) as refs:
-        texts = _texts(refs, slug, settings, _load_templates(data_dir, slug, None))
-        checked = _checked(texts, settings)
-        round_ = queue.next_reminder_round(refs.store, slug)
-        queued = queue.enqueue(
-            refs.store,
-            slug,
-            "reminder",
-            settings.gateway,
-            _segments_by_language(checked, "reminder"),
-            _now(),
-            round_,
-        )
+        round_, queued = invitations.remind(refs, slug, settings, _zone(), _now())
     out.print(f"queued reminder round {round_}: {queued:,} voters have not voted yet", highlight=False)
 
 
@@ -206,10 +119,7 @@ def resend(
     """Queue a voter's link again (the voter lost the first message)."""
     settings = _settings(data_dir)
     with referendums(data_dir, database) as refs:
-        texts = _texts(refs, slug, settings, _load_templates(data_dir, slug, None))
-        counts = _segments_by_language(_checked(texts, settings), "invitation")
-        number = normalise_phone(phone)
-        message = queue.resend(refs.store, slug, number, settings.gateway, lambda lang: counts[lang], _now())
+        message = invitations.resend(refs, slug, phone, settings, _zone(), _now())
     out.print(f"queued message {message} (run `istifta sms send {escape(slug)}`)", highlight=False)
 
 
@@ -223,13 +133,9 @@ def send(
     """Send what is queued through the configured gateway (Ctrl-C stops cleanly)."""
     settings = _settings(data_dir)
     with referendums(data_dir, database) as refs:
-        texts = _texts(refs, slug, settings, _load_templates(data_dir, slug, None))
-        _checked(texts, settings)
+        dispatcher = invitations.dispatcher(refs, slug, settings, _zone())
         total = queue.counts(refs.store, slug).by_state
         pending = total["queued"] + total["sending"]
-        dispatcher = Dispatcher(
-            refs.store, slug, gateway_for(settings), settings, load_code_box(data_dir), texts
-        )
         with Progress(
             TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err
         ) as bar:
@@ -259,7 +165,7 @@ async def _run(dispatcher: Dispatcher, follow: bool) -> DispatchResult:
 def stop(slug: Slug, data_dir: DataDir = DEFAULT_DATA_DIR, database: Database = None) -> None:
     """Hold every queued message (a running `send` finishes what is in flight)."""
     with referendums(data_dir, database) as refs:
-        held = queue.hold(refs.store, slug)
+        held = invitations.hold(refs, slug)
     out.print(f"held {held:,} messages; `istifta sms resume {escape(slug)}` releases them", highlight=False)
 
 
@@ -267,7 +173,7 @@ def stop(slug: Slug, data_dir: DataDir = DEFAULT_DATA_DIR, database: Database = 
 def resume(slug: Slug, data_dir: DataDir = DEFAULT_DATA_DIR, database: Database = None) -> None:
     """Release held messages to the queue (then run `istifta sms send`)."""
     with referendums(data_dir, database) as refs:
-        released = queue.release(refs.store, slug)
+        released = invitations.release(refs, slug)
     out.print(f"released {released:,} messages", highlight=False)
 
 
@@ -301,21 +207,6 @@ def outbox(
     for entry in entries[-limit:]:  # plain lines: a link must never be cut to fit a table
         out.print(f"{entry.id}\t{entry.phone}\t{entry.at}\t{escape(entry.text)}", highlight=False)
     out.print(f"{len(entries):,} messages in {escape(str(data_dir / 'outbox.jsonl'))}", highlight=False)
-
-
-def gateway_for(settings: SmsSettings) -> Gateway:
-    """The gateway ``ISTIFTA_SMS_GATEWAY`` names."""
-    if settings.gateway == "smpp":
-        from istifta.sms.gateways.smpp import SmppGateway
-
-        return SmppGateway(settings)
-    if settings.gateway == "http":
-        from istifta.sms.gateways.http import HttpGateway
-
-        return HttpGateway(settings)
-    from istifta.sms.gateways.outbox import OutboxGateway
-
-    return OutboxGateway(settings)
 
 
 def _now() -> datetime:

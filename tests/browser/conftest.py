@@ -10,8 +10,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -58,7 +60,7 @@ class Site:
         return f"{self.url}/v/{self.opened.slug}{query}#{self.opened.codes[voter]}"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -75,7 +77,15 @@ def site(tmp_path: Path) -> Iterator[Site]:
         SeededRandom("browser"),
     )
     app = create_app(WebSettings(data_dir=tmp_path / "data"), refs)
-    port = _free_port()
+    with serving(app) as url:
+        yield Site(url, refs, opened, tmp_path / "data")
+    refs.close_store()
+
+
+@contextmanager
+def serving(app: Any, port: int | None = None) -> Iterator[str]:
+    """``app`` served by uvicorn in a thread (on ``port``, or a free one): its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -84,10 +94,11 @@ def site(tmp_path: Path) -> Iterator[Site]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield Site(f"http://127.0.0.1:{port}", refs, opened, tmp_path / "data")
-    server.should_exit = True
-    thread.join(10)
-    refs.close_store()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from istifta.crypto.hashing import jhash
 from istifta.errors import DecodeError, ManifestError
 from istifta.protocol.codec import expect_int, expect_list, expect_object
 
-__all__ = ["Manifest", "Option", "Question", "parse_manifest", "parse_time"]
+__all__ = ["Manifest", "Option", "Question", "manifest_problems", "parse_manifest", "parse_time"]
 
 VERSION = "istifta/1"
 MAX_QUESTIONS = 20
@@ -29,8 +29,10 @@ SUM_CONTEXT = 2**32 - 1
 """The option index ``o`` that the sum proof's context uses (PROTOCOL.md §5)."""
 
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+_SLUG_RULE = "expected 1-64 lowercase letters, digits and inner hyphens, e.g. coalition-2024"
 _LANG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z")
+_KEYS = ("version", "slug", "title", "questions", "opens_at", "closes_at", "trustees")
 _TEXT_LIMITS = {"title": 200, "text": 1000, "label": 200}
 
 LocalText = dict[str, str]
@@ -108,16 +110,86 @@ def parse_manifest(raw: Any) -> Manifest:
         raise ManifestError(path.removeprefix("manifest."), reason) from None
 
 
+def manifest_problems(raw: Any) -> list[ManifestError]:
+    """Every bad field of a manifest, not only the first (for a form that shows
+    each error next to its field); empty when :func:`parse_manifest` accepts it."""
+    first = _first_problem(raw)
+    if not first or not isinstance(raw, dict) or set(raw) != set(_KEYS):
+        return first  # none, or the shape itself is wrong: nothing else can be told apart
+    found: list[ManifestError] = []
+
+    def check(step: Any) -> Any:
+        try:
+            return step()
+        except ManifestError as exc:
+            found.append(exc)
+        except DecodeError as exc:
+            path, _, reason = str(exc).partition(": ")
+            found.append(ManifestError(path.removeprefix("manifest."), reason))
+        return None
+
+    def title() -> set[str]:
+        return set(_local_text(raw["title"], "title", None))
+
+    if raw["version"] != VERSION:
+        found.append(ManifestError("version", f"expected {VERSION!r}, got {raw['version']!r}"))
+    if not isinstance(raw["slug"], str) or not _SLUG.fullmatch(raw["slug"]):
+        found.append(ManifestError("slug", _SLUG_RULE))
+    languages = check(title) or set()
+    questions = check(lambda: expect_list(raw["questions"], "questions")) or []
+    if not 1 <= len(questions) <= MAX_QUESTIONS:
+        found.append(
+            ManifestError("questions", f"expected 1 to {MAX_QUESTIONS} questions, got {len(questions)}")
+        )
+    for i, q in enumerate(questions[:MAX_QUESTIONS]):
+        _question_problems(q, f"questions[{i}]", languages, check)
+    opens = check(lambda: parse_time(raw["opens_at"], "opens_at"))
+    closes = check(lambda: parse_time(raw["closes_at"], "closes_at"))
+    if opens and closes and closes <= opens:
+        found.append(ManifestError("closes_at", "the referendum must close after it opens"))
+    trustees = check(lambda: expect_object(raw["trustees"], "trustees", ("n", "threshold")))
+    if trustees:
+        n = check(lambda: expect_int(trustees["n"], "trustees.n", 1, MAX_TRUSTEES))
+        check(lambda: expect_int(trustees["threshold"], "trustees.threshold", 1, n or MAX_TRUSTEES))
+    return found or first
+
+
+def _first_problem(raw: Any) -> list[ManifestError]:
+    try:
+        parse_manifest(raw)
+    except ManifestError as exc:
+        return [exc]
+    return []
+
+
+def _question_problems(raw: Any, path: str, languages: set[str], check: Any) -> None:
+    q = check(lambda: expect_object(raw, path, ("text", "options", "min", "max")))
+    if not q:
+        return
+    check(lambda: _local_text(q["text"], f"{path}.text", languages or None))
+    options = check(lambda: expect_list(q["options"], f"{path}.options")) or []
+    if not 2 <= len(options) <= MAX_OPTIONS:
+        check(lambda: _question(raw, path, languages))
+    for i, o in enumerate(options[:MAX_OPTIONS]):
+        where = f"{path}.options[{i}]"
+        check(
+            lambda o=o, where=where: _local_text(
+                expect_object(o, where, ("label",))["label"], f"{where}.label", languages or None
+            )
+        )
+    low = check(lambda: expect_int(q["min"], f"{path}.min", 0, len(options)))
+    high = check(lambda: expect_int(q["max"], f"{path}.max", 1, max(1, len(options))))
+    if low is not None and high is not None and low > high:
+        check(lambda: _question(raw, path, languages))
+
+
 def _parse(raw: Any) -> Manifest:
-    keys = ("version", "slug", "title", "questions", "opens_at", "closes_at", "trustees")
-    m = expect_object(raw, "manifest", keys)
+    m = expect_object(raw, "manifest", _KEYS)
     if m["version"] != VERSION:
         raise ManifestError("version", f"expected {VERSION!r}, got {m['version']!r}")
     slug = m["slug"]
     if not isinstance(slug, str) or not _SLUG.fullmatch(slug):
-        raise ManifestError(
-            "slug", "expected 1-64 lowercase letters, digits and inner hyphens, e.g. coalition-2024"
-        )
+        raise ManifestError("slug", _SLUG_RULE)
     title = _local_text(m["title"], "title", None)
     languages = set(title)
     questions = expect_list(m["questions"], "questions")

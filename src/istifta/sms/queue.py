@@ -6,17 +6,22 @@ kind, round)`` makes queuing twice queue nothing twice. Reminders go only to
 voters whose credential has no ballot on the board. ``hold`` and ``release``
 stop and resume sending (durably, for any dispatcher); ``recover`` settles
 what a dispatcher that stopped abruptly left in ``sending``.
+:func:`failure_reasons` and :func:`timeline` are what the console shows of
+the sending: why messages failed, and how many were sent, delivered and
+failed minute by minute (or by a longer step).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
     CursorResult,
     DateTime,
     Integer,
@@ -31,6 +36,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from istifta.errors import LifecycleError, UnknownElection, WrongState
@@ -39,15 +45,19 @@ from istifta.store.models import BoardEntry, Election, Registration, SmsMessage
 
 __all__ = [
     "STATES",
+    "Bucket",
     "Counts",
+    "Timeline",
     "counts",
     "enqueue",
+    "failure_reasons",
     "hold",
     "next_reminder_round",
     "recover",
     "registrations_by_language",
     "release",
     "resend",
+    "timeline",
 ]
 
 STATES = ("queued", "held", "sending", "sent", "delivered", "failed", "in_doubt", "cancelled")
@@ -274,3 +284,89 @@ def counts(store: Store, slug: str) -> Counts:
         {k: int(v) for k, v in by_kind.items()},
         int(segments),
     )
+
+
+def failure_reasons(store: Store, slug: str, top: int = 5) -> list[tuple[str, int]]:
+    """The ``top`` commonest reasons failed messages give, with how many gave each, commonest first."""
+    with store.session() as session:
+        election = _election(session, slug)
+        reason = func.coalesce(SmsMessage.error, "")
+        rows = session.execute(
+            select(reason, func.count())
+            .where(SmsMessage.election_id == election.id, SmsMessage.state == "failed")
+            .group_by(reason)
+            .order_by(func.count().desc(), reason)
+            .limit(top)
+        ).all()
+    return [(str(text), int(n)) for text, n in rows]
+
+
+STEPS = (60, 5 * 60, 15 * 60, 3600, 6 * 3600, 86400, 7 * 86400)
+"""The timeline's steps, in seconds: the shortest that keeps it within its number of buckets."""
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime
+    """The bucket's first instant (UTC); it lasts the timeline's ``step``."""
+    sent: int
+    delivered: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class Timeline:
+    step: int
+    """Seconds per bucket."""
+    buckets: tuple[Bucket, ...]
+    """From the first message sent or finished to the last, empty buckets included."""
+
+
+def timeline(store: Store, slug: str, most: int = 60) -> Timeline:
+    """Messages sent (by ``sent_at``), delivered and failed (by ``done_at``) per
+    bucket of ``step`` seconds, the shortest of :data:`STEPS` giving at most
+    ``most`` buckets (the last step when even that gives more: the oldest are dropped)."""
+    with store.session() as session:
+        election = _election(session, slug)
+        where = SmsMessage.election_id == election.id
+        first, last = session.execute(
+            select(
+                func.min(func.coalesce(SmsMessage.sent_at, SmsMessage.done_at)),
+                func.max(func.coalesce(SmsMessage.done_at, SmsMessage.sent_at)),
+            ).where(where)
+        ).one()
+        if first is None or last is None:
+            return Timeline(STEPS[0], ())
+        span = (_utc(last) - _utc(first)).total_seconds()
+        step = next((s for s in STEPS if span // s < most), STEPS[-1])
+        figures: dict[int, list[int]] = {}
+        for column, wanted, slot in (
+            (SmsMessage.sent_at, SmsMessage.sent_at.is_not(None), 0),
+            (SmsMessage.done_at, SmsMessage.state == "delivered", 1),
+            (SmsMessage.done_at, SmsMessage.state == "failed", 2),
+        ):
+            key = _bucket(store, column, step)
+            for number, n in session.execute(
+                select(key, func.count()).where(where, wanted, column.is_not(None)).group_by(key)
+            ):
+                figures.setdefault(int(number), [0, 0, 0])[slot] = int(n)
+    if not figures:
+        return Timeline(step, ())
+    end = max(figures)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    buckets = []
+    for k in range(max(min(figures), end - most + 1), end + 1):
+        sent, delivered, failed = figures.get(k, (0, 0, 0))
+        buckets.append(Bucket(epoch + timedelta(seconds=k * step), sent, delivered, failed))
+    return Timeline(step, tuple(buckets))
+
+
+def _bucket(store: Store, column: Any, step: int) -> ColumnElement[int]:
+    """The number of the ``step``-second bucket (since 1970, UTC) ``column`` falls in."""
+    if store.is_sqlite:  # times are stored as UTC text; integer division
+        return sql_cast(func.strftime("%s", column), Integer) // step
+    return sql_cast(func.floor(func.extract("epoch", column) / step), BigInteger)
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=UTC)

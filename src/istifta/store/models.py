@@ -21,6 +21,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Account",
+    "AccountInvitation",
     "AuditEntry",
     "Base",
     "ConsoleSession",
@@ -28,6 +29,7 @@ __all__ = [
     "BoardNode",
     "Election",
     "Registration",
+    "TrusteeConfirmation",
     "SmsMessage",
     "TreeHeadRow",
     "TrusteeRow",
@@ -216,3 +218,34 @@ class AuditEntry(Base):
     username: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(128))
+
+
+class AccountInvitation(Base):
+    """An organiser's invitation to open a console account with a given role.
+
+    Only the SHA-256 of its one-time code is kept; it is used once, before it expires."""
+
+    __tablename__ = "account_invitations"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_by: Mapped[str | None] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TrusteeConfirmation(Base):
+    """A trustee's word that their shares opened and checked: the verification
+    key ``V_j`` that ``istifta trustee receive`` printed, as the organiser
+    recorded it. Kept only when it equals ``V_j`` computed from the published
+    commitments; never part of the record."""
+
+    __tablename__ = "trustee_confirmations"
+
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), primary_key=True)
+    index: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    verification_key: Mapped[str] = mapped_column(String(64))
+    confirmed_by: Mapped[str] = mapped_column(String(64))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -25,8 +25,18 @@ from istifta.errors import IstiftaError
 from istifta.lifecycle import Referendums
 from istifta.public import PublicViews
 from istifta.sms.settings import SmsSettings, load_sms_settings
-from istifta.web import api, console, pages
+from istifta.web import (
+    api,
+    console,
+    console_accounts,
+    console_create,
+    console_electorate,
+    console_referendum,
+    console_sms,
+    pages,
+)
 from istifta.web.errors import ApiError, from_istifta
+from istifta.web.i18n import LANGUAGES
 from istifta.web.ratelimit import RateLimiter
 from istifta.web.security import SecurityHeaders
 from istifta.web.services import Services
@@ -50,6 +60,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.services.senders.stop_all()  # each finishes and records what it has in flight
         if refs is None:
             app.state.services.close()
 
@@ -68,7 +79,16 @@ def create_app(
     )
     app.include_router(api.router)
     app.include_router(make_router(sms))
-    app.include_router(console.router)  # before the pages: their /{slug} would take /console
+    # The console before the pages: their /{slug} would take /console.
+    for part in (
+        console,
+        console_create,
+        console_referendum,
+        console_electorate,
+        console_sms,
+        console_accounts,
+    ):
+        app.include_router(part.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     _install_handlers(app)
@@ -88,7 +108,10 @@ def _answer(request: Request, error: ApiError) -> Response:
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(console.SignInRequired)
     async def sign_in_first(request: Request, exc: console.SignInRequired) -> Response:
-        return RedirectResponse("/console/login", status_code=303)
+        lang = request.query_params.get("lang")  # the language chosen on the way in is kept
+        return RedirectResponse(
+            "/console/login" + (f"?lang={lang}" if lang in LANGUAGES else ""), status_code=303
+        )
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> Response:

@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from markupsafe import Markup
 
-__all__ = ["Bar", "bar_chart"]
+__all__ = ["Bar", "bar_chart", "standalone"]
 
 WIDTH = 320
 ROW = 34
@@ -28,6 +28,23 @@ class Bar:
     """What is written beside the bar (a count, a percentage), already in the page's language."""
 
 
+STANDALONE = {
+    "chart-label": 'fill="#1b1f24" font-family="Noto Naskh Arabic, Noto Sans, sans-serif" font-size="11"',
+    "chart-track": 'fill="#e6e9ec"',
+    "chart-bar": 'fill="#0b6e4f"',
+}
+"""The site's chart colours as attributes, for an SVG served on its own (an
+``<img>`` that the page reloads), where the page's stylesheet does not reach."""
+
+
+def standalone(svg: Markup) -> str:
+    """The chart as an SVG document of its own: colours and font as attributes."""
+    text = str(svg)
+    for name, attributes in STANDALONE.items():
+        text = text.replace(f'class="{name}"', f'class="{name}" {attributes}')
+    return text
+
+
 def bar_chart(title: str, bars: Sequence[Bar], rtl: bool) -> Markup:
     """One horizontal bar per row, label above it, figure at its end."""
     height = max(1, len(bars)) * ROW + 4
@@ -37,7 +54,7 @@ def bar_chart(title: str, bars: Sequence[Bar], rtl: bool) -> Markup:
         f"<title>{escape(title)}</title>",
         f"<desc>{escape('; '.join(f'{b.label}: {b.figure}' for b in bars))}</desc>",
     ]
-    anchor = "end" if rtl else "start"
+    anchor = "start"  # with direction="rtl", the start is the right edge
     for i, bar in enumerate(bars):
         parts.extend(_row(i, bar, rtl, anchor))
     parts.append("</svg>")

@@ -1,10 +1,12 @@
-"""The organisers' console at ``/console``: signing in and out, and the home
-page (the referendums, and the audit log for organisers). Every route but
-the sign-in page needs a session; every form carries a CSRF token.
+"""The organisers' console at ``/console``: signing in and out, the home
+page (the referendums, and the audit log for organisers), and what every
+console page shares: :func:`signed_in` and :func:`require` (roles),
+:func:`check_csrf`, :func:`audit` and :func:`page`.
 
-Built so far: accounts, sessions, CSRF, throttled sign-in, the audit log.
-The console's actions (create, electorate, invitations, open/close/tally/
-publish) call the same library as the CLI and come next.
+Every route but the sign-in and join pages needs a session; every form
+carries a CSRF token; every action is written to the audit log. The other
+``console_*`` modules hold the pages of one referendum; they call the same
+library as the CLI, never a second implementation.
 """
 
 from __future__ import annotations
@@ -14,17 +16,18 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from istifta.accounts import SESSION_HOURS, Accounts, SignedIn
 from istifta.web.errors import ApiError
-from istifta.web.pages import render
+from istifta.web.i18n import translator
+from istifta.web.pages import language_of, render, state_text
 from istifta.web.services import client_address, services
 
-__all__ = ["COOKIE", "router"]
+__all__ = ["COOKIE", "EVERYONE", "audit", "check_csrf", "page", "require", "router", "signed_in"]
 
 COOKIE = "istifta_session"
 LOGIN_CSRF = "istifta_login_csrf"
@@ -32,6 +35,9 @@ FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60
 router = APIRouter(prefix="/console", include_in_schema=False)
 _failures: dict[tuple[str, str], list[float]] = {}
+
+
+EVERYONE = ("organiser", "registrar", "observer")
 
 
 class SignInRequired(Exception):
@@ -64,6 +70,20 @@ def check_csrf(who: SignedIn, token: str) -> None:
         raise ApiError(403, "csrf", "the form has expired: reload the page and try again")
 
 
+def audit(request: Request, who: SignedIn, action: str, target: str | None = None) -> None:
+    """Write one console action to the audit log (never a secret: no code, password or token)."""
+    _accounts(request).audit(who.username, action, target)
+
+
+def page(request: Request, template: str, who: SignedIn, status: int = 200, **context: Any) -> HTMLResponse:
+    """A console page: never cached, with the signed-in account for the menu and the forms' CSRF token."""
+    t = translator(language_of(request).code, services(request).settings.timezone)
+    states = {s: state_text(t, s) for s in ("draft", "open", "closed", "tallied", "published")}
+    answer = render(request, template, status, who=who, utc=UTC, states=states, zip=zip, **context)
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
 def _locked(key: tuple[str, str]) -> float:
     now = time.monotonic()
     recent = [t for t in _failures.get(key, []) if now - t < LOCKOUT_SECONDS]
@@ -81,12 +101,12 @@ def _cookie_options(request: Request) -> dict[str, object]:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, failed: str = "") -> HTMLResponse:
+def login_page(request: Request, failed: str = "", joined: str = "") -> HTMLResponse:
     token = secrets.token_hex(32)
-    page = render(request, "console_login.html", csrf=token, failed=failed)
-    page.set_cookie(LOGIN_CSRF, token, max_age=3600, **_cookie_options(request))  # type: ignore[arg-type]
-    page.headers["Cache-Control"] = "no-store"
-    return page
+    answer = render(request, "console_login.html", csrf=token, failed=failed, joined=joined)
+    answer.set_cookie(LOGIN_CSRF, token, max_age=3600, **_cookie_options(request))  # type: ignore[arg-type]
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
 
 
 @router.post("/login", response_model=None)
@@ -128,13 +148,4 @@ def logout(
 @router.get("", response_class=HTMLResponse)
 def home(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> HTMLResponse:
     log = _accounts(request).audit_log() if who.may("organiser") else []
-    page = render(
-        request,
-        "console_home.html",
-        who=who,
-        referendums=services(request).views.summaries(),
-        log=log,
-        utc=UTC,
-    )
-    page.headers["Cache-Control"] = "no-store"
-    return page
+    return page(request, "console_home.html", who, referendums=services(request).views.summaries(), log=log)

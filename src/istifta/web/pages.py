@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from istifta.board.merkle import leaf_hash
 from istifta.crypto.group import Point
@@ -25,7 +26,7 @@ from istifta.web.i18n import LANGUAGES, Language, Translator, pick_language, tra
 from istifta.web.messages import script_messages
 from istifta.web.services import services
 
-__all__ = ["TEMPLATES", "render", "router"]
+__all__ = ["TEMPLATES", "ballot_preview", "render", "router"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE = 50
@@ -65,19 +66,38 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return response
 
 
+def ballot_preview(manifest: dict[str, Any], code: str, timezone: str) -> Markup:
+    """The ballot as voters reading ``code`` will see it (the same template as the
+    ballot page, its buttons disabled): for the console, before and after creating."""
+    t = translator(code, timezone)
+    return Markup(
+        env.get_template("_ballot_preview.html").render(
+            lang=LANGUAGES[code],
+            t=t,
+            _=t.gettext,
+            gettext=t.gettext,
+            ngettext=t.ngettext,
+            text=lambda texts: localised(texts, code),
+            m=manifest,
+            schedule=schedule_of(t, manifest),
+            preview=True,
+        )
+    )
+
+
 def localised(texts: dict[str, str], code: str) -> str:
     """A manifest text in the visitor's language, else Arabic, else the first given."""
     return texts.get(code) or texts.get("ar") or next(iter(texts.values()), "")
 
 
-def _schedule(t: Translator, manifest: dict[str, Any]) -> dict[str, str]:
+def schedule_of(t: Translator, manifest: dict[str, Any]) -> dict[str, str]:
     return {
         "opens": t.time(parse_time(manifest["opens_at"], "opens_at")),
         "closes": t.time(parse_time(manifest["closes_at"], "closes_at")),
     }
 
 
-def _state_text(t: Translator, state: str) -> str:
+def state_text(t: Translator, state: str) -> str:
     names = {
         "draft": t.gettext("Being prepared"),
         "open": t.gettext("Open for voting"),
@@ -93,8 +113,8 @@ def _context(request: Request, s: Summary) -> dict[str, Any]:
     return {
         "r": s,
         "m": s.manifest,
-        "schedule": _schedule(t, s.manifest),
-        "state_text": _state_text(t, s.state),
+        "schedule": schedule_of(t, s.manifest),
+        "state_text": state_text(t, s.state),
     }
 
 
@@ -110,7 +130,7 @@ def referendum(request: Request, slug: str) -> HTMLResponse:
     s = svc.views.summary(slug)
     t = translator(language_of(request).code, svc.settings.timezone)
     rows = svc.views.turnout(slug) if s.state != "draft" else []
-    chart = _turnout_chart(t, rows, language_of(request).direction == "rtl")
+    chart = turnout_chart(t, rows, language_of(request).direction == "rtl")
     voted = sum(r.voted for r in rows)
     eligible = sum(r.eligible for r in rows)
     return render(
@@ -127,7 +147,7 @@ def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def _turnout_chart(t: Translator, rows: list[Any], rtl: bool) -> Any:
+def turnout_chart(t: Translator, rows: list[Any], rtl: bool) -> Any:
     if not rows:
         return None
     bars = [
@@ -214,16 +234,16 @@ def result(request: Request, slug: str) -> HTMLResponse:
             ]
             questions.append((q, bars, bar_chart(localised(q["text"], language.code), bars, rtl)))
         regions = [_RegionRow(k, **v) for k, v in sorted(found["turnout"]["by_region"].items())]
-        turnout_chart = _turnout_chart(t, regions, rtl)
+        by_region = turnout_chart(t, regions, rtl)
     else:
-        turnout_chart = None
+        by_region = None
     return render(
         request,
         "result.html",
         **_context(request, s),
         result=found,
         questions=questions,
-        turnout_chart=turnout_chart,
+        turnout_chart=by_region,
     )
 
 

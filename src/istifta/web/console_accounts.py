@@ -1,0 +1,192 @@
+"""The console's accounts: the roster, invitations, and the page where an
+invited person opens their account.
+
+An organiser invites someone with a role and hands them the link the page
+shows once, ``{base}/console/join#CODE``: the code is in the fragment, which a
+browser never sends, so no server or proxy log holds it. The join page needs
+no session; like the sign-in page it carries a double-submit CSRF token (a
+cookie and the same value in the form), and wrong codes from one address are
+throttled as wrong passwords are.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from istifta.accounts import ROLES, Accounts, SignedIn, check_password, check_username
+from istifta.errors import IstiftaError
+from istifta.web.console import check_csrf, page, require
+from istifta.web.errors import ApiError
+from istifta.web.i18n import Translator, translator
+from istifta.web.pages import language_of, render
+from istifta.web.services import client_address, services
+
+__all__ = ["JOIN_CSRF", "router"]
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+JOIN_CSRF = "istifta_join_csrf"
+FAILURES = 5
+LOCKOUT_SECONDS = 15 * 60
+_failures: dict[str, list[float]] = {}
+Organiser = Annotated[SignedIn, Depends(require("organiser"))]
+
+
+def _accounts(request: Request) -> Accounts:
+    return Accounts(services(request).refs.store)
+
+
+def _t(request: Request) -> Translator:
+    return translator(language_of(request).code, services(request).settings.timezone)
+
+
+# --- the roster and the invitations (organisers) ---
+
+
+@router.get("/accounts", response_class=HTMLResponse)
+def accounts_page(request: Request, who: Organiser, done: str = "") -> HTMLResponse:
+    notices = {"revoked": _t(request).gettext("The invitation was withdrawn.")}
+    return _accounts_page(request, who, done=notices.get(done))
+
+
+@router.post("/accounts/invite", response_model=None)
+def invite(
+    request: Request,
+    who: Organiser,
+    role: Annotated[str, Form(max_length=16)],
+    csrf: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """A new invitation; the page shows its link once (it is kept only as a hash)."""
+    check_csrf(who, csrf)
+    try:
+        code = _accounts(request).invite(role, who.username)
+    except IstiftaError as exc:
+        return _accounts_page(request, who, 400, problem=str(exc))
+    link = f"{request.url.scheme}://{request.url.netloc}/console/join#{code}"
+    return _accounts_page(request, who, link=link, invited=role)
+
+
+@router.post("/accounts/revoke", response_model=None)
+def revoke(
+    request: Request,
+    who: Organiser,
+    ref: Annotated[str, Form(max_length=64)],
+    csrf: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    check_csrf(who, csrf)
+    try:
+        _accounts(request).revoke(ref, who.username)
+    except IstiftaError as exc:
+        return _accounts_page(request, who, 409, problem=str(exc))
+    return RedirectResponse("/console/accounts?done=revoked", status_code=303)
+
+
+def _accounts_page(request: Request, who: SignedIn, status: int = 200, **context: Any) -> HTMLResponse:
+    accounts = _accounts(request)
+    return page(
+        request,
+        "console_accounts.html",
+        who,
+        status,
+        roster=accounts.roster(),
+        pending=accounts.pending_invitations(),
+        roles=ROLES,
+        **context,
+    )
+
+
+# --- joining (no session) ---
+
+
+@router.get("/join", response_class=HTMLResponse)
+def join_page(request: Request) -> HTMLResponse:
+    return _join_page(request)
+
+
+@router.post("/join", response_model=None)
+def join(
+    request: Request,
+    code: Annotated[str, Form(max_length=128)] = "",
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    password_again: Annotated[str, Form(max_length=1024)] = "",
+    csrf: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    expected = request.cookies.get(JOIN_CSRF, "")
+    if not expected or not hmac.compare_digest(expected.encode(), csrf.encode()):
+        raise ApiError(403, "csrf", "the form has expired: reload the page and try again")
+    t = _t(request)
+    address = client_address(request, services(request).settings.trust_forwarded)
+    wait = _locked(address)
+    if wait:
+        minutes = t.number(int(wait // 60) + 1)
+        message = t.gettext("Too many failed attempts: try again in %(minutes)s minutes.") % {
+            "minutes": minutes
+        }
+        return _join_page(request, 429, username=username, errors={"code": message})
+    username = username.strip().lower()
+    errors = _field_errors(request, t, code, username, password, password_again)
+    if errors:
+        return _join_page(request, 400, username=username, errors=errors)
+    try:
+        _accounts(request).join(code, username, password)
+    except IstiftaError as exc:
+        field = "username" if _accounts(request).username_taken(username) else "code"
+        if field == "code":
+            _failures.setdefault(address, []).append(time.monotonic())
+        return _join_page(request, 409, username=username, errors={field: str(exc)})
+    _failures.pop(address, None)
+    answer = RedirectResponse("/console/login?joined=1", status_code=303)
+    answer.delete_cookie(JOIN_CSRF, path="/console")
+    return answer
+
+
+def _field_errors(
+    request: Request, t: Translator, code: str, username: str, password: str, again: str
+) -> dict[str, str]:
+    """What is wrong with each field, before the invitation is looked at."""
+    errors: dict[str, str] = {}
+    if not code.strip():
+        errors["code"] = t.gettext("Paste the code from the link you were given.")
+    for field, check, value in (
+        ("username", check_username, username),
+        ("password", check_password, password),
+    ):
+        try:
+            check(value)
+        except IstiftaError as exc:
+            errors[field] = str(exc)
+    if "username" not in errors and _accounts(request).username_taken(username):
+        errors["username"] = t.gettext("This username is taken: choose another.")
+    if password != again:
+        errors["password_again"] = t.gettext("The two passwords differ.")
+    return errors
+
+
+def _locked(address: str) -> float:
+    now = time.monotonic()
+    recent = [at for at in _failures.get(address, []) if now - at < LOCKOUT_SECONDS]
+    _failures[address] = recent
+    return LOCKOUT_SECONDS - (now - recent[0]) if len(recent) >= FAILURES else 0.0
+
+
+def _join_page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
+    """The join form with a fresh double-submit token (never the code or a password)."""
+    token = secrets.token_hex(32)
+    answer = render(request, "console_join.html", status, csrf=token, **context)
+    answer.set_cookie(
+        JOIN_CSRF,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/console",
+    )
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
