@@ -15,6 +15,7 @@ from rich.table import Table
 from istifta import PROTOCOL_VERSION, __version__
 from istifta.admin_cli import admin_app
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
+from istifta.demo_cli import demo
 from istifta.election_cli import election_app, electorate_app
 from istifta.errors import IstiftaError
 from istifta.files import read_json
@@ -44,6 +45,7 @@ app.add_typer(admin_app, name="admin")
 app.command("verify")(verify)
 app.command("verify-audit")(verify_audit)
 app.command("serve")(serve)
+app.command("demo")(demo)
 
 # soft_wrap: machine-readable lines (a code and its P) must never be folded.
 out = Console(soft_wrap=True)

@@ -27,7 +27,7 @@ from istifta.protocol.verify import verify_record
 from istifta.record_io import read_record
 from istifta.verify_pool import process_pool_verifier
 
-__all__ = ["verify"]
+__all__ = ["checks_table", "print_result", "verify"]
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -63,7 +63,7 @@ def verify(
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
-        out.print(_checks_table(report))
+        out.print(checks_table(report))
     if report.failure is not None:
         failure = report.failure
         err.print(f"[bold red]verification failed[/] at {failure.name}: {escape(failure.message or '')}")
@@ -71,7 +71,7 @@ def verify(
     if as_json:
         return
     if report.parameters is not None and report.complete:
-        _print_result(report.parameters, report["result"].figures, report["tally"].figures["counted"])
+        print_result(report.parameters, report["result"].figures, report["tally"].figures["counted"])
     done = "the record verifies" if report.complete else f"verified up to {stop_after}"
     out.print(f"[bold green]✓ {done}[/]", highlight=False)
 
@@ -108,7 +108,7 @@ def _figure(value: Any) -> str:
     return str(value)
 
 
-def _checks_table(report: Report) -> Table:
+def checks_table(report: Report) -> Table:
     table = Table(title="istifta verify", show_lines=True)
     table.add_column("check")
     table.add_column("status", no_wrap=True)
@@ -122,7 +122,7 @@ def _checks_table(report: Report) -> Table:
     return table
 
 
-def _print_result(params: ElectionParameters, figures: dict[str, Any], counted: int) -> None:
+def print_result(params: ElectionParameters, figures: dict[str, Any], counted: int) -> None:
     m = params.manifest
     trustees = ", ".join(str(j) for j in figures["trustees"])
     out.print(f"\n[bold]Result[/] (decrypted by trustees {trustees}; any {m.threshold} of {m.n})")

@@ -6,17 +6,11 @@ Screenshots land in ``build/test-artifacts/`` (or ``$ISTIFTA_ARTIFACTS``)."""
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from istifta.crypto.rng import SeededRandom
@@ -24,6 +18,7 @@ from istifta.lifecycle import Referendums
 from istifta.testing import CHROMIUM_FLAGS, Opened, live_manifest, open_referendum
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings
+from istifta.web.threaded import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("ISTIFTA_CHROMIUM", "/usr/bin/chromium")
@@ -60,12 +55,6 @@ class Site:
         return f"{self.url}/v/{self.opened.slug}{query}#{self.opened.codes[voter]}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     refs = Referendums.open(tmp_path / "data")
@@ -80,25 +69,6 @@ def site(tmp_path: Path) -> Iterator[Site]:
     with serving(app) as url:
         yield Site(url, refs, opened, tmp_path / "data")
     refs.close_store()
-
-
-@contextmanager
-def serving(app: Any, port: int | None = None) -> Iterator[str]:
-    """``app`` served by uvicorn in a thread (on ``port``, or a free one): its base URL."""
-    port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.fixture(scope="module")

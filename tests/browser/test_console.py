@@ -29,8 +29,9 @@ from istifta.testing import run_ceremony
 from istifta.web.app import create_app
 from istifta.web.i18n import translator
 from istifta.web.settings import WebSettings
+from istifta.web.threaded import free_port, serving
 
-from .conftest import artifacts, free_port, serving
+from .conftest import artifacts
 from .test_voting import vote
 
 SLUG = "coalition-2024"
