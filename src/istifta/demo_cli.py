@@ -140,7 +140,11 @@ def _where(d: Demo, base: str, links: list[tuple[str, str]], published: bool) ->
     from istifta.demo import ORGANISER, SLUG
 
     out.print("\n[bold]Where to click[/]")
-    out.print("  vote (each link is one voter's; open it on a phone or in a browser):")
+    if published:  # the vote is over: what a voter sees of their ballot
+        out.print('  a voter\'s ballots on the board ("was my code used to vote?"):')
+        links = [(phone, link.replace(f"/{SLUG}#", f"/v/{SLUG}/status#")) for phone, link in links]
+    else:
+        out.print("  vote (each link is one voter's; open it on a phone or in a browser):")
     for phone, link in links[:3]:
         out.print(f"    {escape(phone)}  {escape(link)}")
     out.print(f"    … every link: istifta sms outbox --data-dir {escape(str(d.data_dir))}")

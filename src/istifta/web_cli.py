@@ -31,6 +31,12 @@ def serve(
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (use PostgreSQL for more than one).")] = 1,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            help="Behind a reverse proxy on this machine: take https and the client from its headers."
+        ),
+    ] = False,
 ) -> None:
     """Serve the ballot page, the public pages and the JSON API."""
     import os
@@ -54,8 +60,10 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=False,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips="127.0.0.1",
         server_header=False,
+        access_log=False,  # a client's address beside a credential's path would say who voted when
         log_level="info",
     )
 

@@ -43,7 +43,9 @@ def test_the_demo_says_where_to_click_and_replaces_only_its_own_folder(tmp_path:
     password = (folder / "demo-organiser.txt").read_text().split("password: ")[1].strip()
     assert f"username organiser, password {password}" in shown
     assert shown.count("http://127.0.0.1:8000/coalition-2024#") == 3  # three voters' links
-    assert "http://127.0.0.1:8000/console" in shown and "http://127.0.0.1:8000/r/coalition-2024/board" in shown
+    assert (
+        "http://127.0.0.1:8000/console" in shown and "http://127.0.0.1:8000/r/coalition-2024/board" in shown
+    )
     assert "DEMO ONLY" in shown and (folder / "DEMO-ONLY.txt").exists()
     mine = tmp_path / "mine"
     mine.mkdir()
