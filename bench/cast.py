@@ -654,7 +654,7 @@ def run(s: Settings, stores: dict[str, str | None], cache: Path) -> dict[str, An
             "ballot_bytes": len(ballots.bodies[0]),
             "ballots_cached": ballots.cached,
             "build_s": sig(ballots.build_s),
-            "server": "istifta serve: uvicorn with h11 and the asyncio loop, access log (info) to a file",
+            "server": "istifta serve: uvicorn with h11 and the asyncio loop, no access log",
             "load_generator": "this process: httpx.AsyncClient, a new connection a ballot, the same CPUs",
             "server_environment": SERVER_ENV,
         },
