@@ -364,14 +364,20 @@ def extrapolated(
     d = post["decryption"]
     decrypt_s = d["trustees"] * d["trustee_s"]["median"] + d["combine_s"]["median"] - d["dlog_s"]["median"]
     decrypt_s += d["dlog_10M_worst_s"] + d["turnout_s"]["median"] * TARGET["electorate"] / electorate
-    electorate_s = runs[0]["electorate_s"]
+    electorate_s: float = runs[0]["electorate_s"]
     verify = {}
+
+    def scaled(seconds: float) -> float:
+        return (seconds - electorate_s) * scale + electorate_s * TARGET["electorate"] / electorate
+
     for run in runs:
-        seconds = (run["total_s"] - electorate_s) * scale + electorate_s * TARGET["electorate"] / electorate
+        seconds, cpu = scaled(run["total_s"]), scaled(run["cpu_s"])
         verify[str(run["processes"])] = {
             "seconds": sig(seconds),
             "minutes": sig(seconds / 60),
             "within_target": seconds <= TARGET["verify_s"],
+            "cpu_s": sig(cpu),
+            "idle_cores_floor_s": sig(cpu / run["processes"]),
             "peak_rss_gb": sig(run["peak_rss_mb"] * scale / 1024),
         }
     return {
@@ -393,10 +399,12 @@ def run(ballots: int, seed: str, processes: int, repeats: int, cache: Path) -> d
     folder, archive, cached, build_s = cached_record(ballots, seed, processes, cache)
     say(f"the tally and the decryption of {folder}, {repeats} repeats")
     post = isolated(post_close, folder, seed, repeats)
+    say(f"  {json.dumps(post)}")  # a long run's finished phases survive its interruption
     runs = []
     for p in (1, processes):
         say(f"verifying {folder} with {p} process(es)")
         runs.append(isolated(verify_once, folder, p))
+        say(f"  {json.dumps(runs[-1])}")
     voters, _ = plan(ballots)
     one, many = runs
     return {

@@ -19,7 +19,7 @@ def test_the_credentials_benchmark_reports_every_rate_and_its_extrapolation() ->
     for figures in rates.values():
         per_s = figures["per_s"]
         assert 0 < per_s["min"] <= per_s["median"] <= per_s["max"] and per_s["repeats"] == 1
-        assert figures["us_per_voter"] > 0 and figures["cpus_busy"] > 0
+        assert figures["us_per_voter"] > 0 and figures["cpus_busy"] > 0 and figures["cpu_us_per_voter"] > 0
     steps = report["steps_us_per_voter"]
     assert set(steps) == {"new_code", "credential_secret", "public_credential", "seal"}
     assert all(0 < step["median"] and step["unit"] == "us/voter" for step in steps.values())
@@ -29,3 +29,5 @@ def test_the_credentials_benchmark_reports_every_rate_and_its_extrapolation() ->
     for name, figures in future["by"].items():
         assert figures["seconds"] == pytest.approx(25_000_000 / rates[name]["per_s"]["median"], rel=1e-3)
         assert figures["within_target"] == (figures["seconds"] <= 900)
+        cpu_s = 25_000_000 * rates[name]["cpu_us_per_voter"] / 1e6
+        assert figures["idle_cores_floor_s"] == pytest.approx(cpu_s / 2, rel=1e-3)

@@ -81,7 +81,7 @@ def test_the_extrapolation_to_10_million_says_it_is_one(report: dict[str, Any]) 
     assert set(future["verify_by_processes"]) == {"1", "2"}
     for verify in future["verify_by_processes"].values():
         assert verify["seconds"] > 0 and verify["within_target"] == (verify["seconds"] <= 3600)
-        assert verify["peak_rss_gb"] > 0
+        assert verify["peak_rss_gb"] > 0 and verify["cpu_s"] >= verify["idle_cores_floor_s"] > 0
 
 
 def test_ballot_sizes_are_those_of_ballots_built_here(report: dict[str, Any]) -> None:
