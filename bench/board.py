@@ -50,7 +50,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from common import Figure, figure, load_average, machine, say, sig
-from istifta.board.log import Admitted, BoardLog, index_of_tracker
+from istifta.board.log import Admitted, BoardLog, Receipt
 from istifta.board.merkle import (
     leaf_hash,
     range_hash,
@@ -193,23 +193,20 @@ def count_heads(store: Store, election_id: int) -> int:
 # ---------------------------------------------------------------- appends through the writer
 
 
-def note(appended: list[bytes] | None = None) -> Callable[[Session, Election, datetime], Admitted | int]:
-    """A small entry with a fresh tracker and credential; ``admit`` looks the
-    tracker up first, as casting a ballot does (the ballot's own checks run
-    before the writer and are measured by bench/crypto.py)."""
+def append_note(log: BoardLog, election_id: int, appended: list[bytes] | None = None) -> Receipt:
+    """Append a small entry with a fresh tracker and credential; the writer looks the
+    tracker up first, as for a ballot (the ballot's own checks run before the writer
+    and are measured by bench/crypto.py)."""
     tracker = os.urandom(32).hex()
     credential = os.urandom(32)
 
-    def admit(session: Session, election: Election, now: datetime) -> Admitted | int:
-        existing = index_of_tracker(session, election.id, tracker)
-        if existing is not None:
-            return existing
+    def admit(session: Session, election: Election, now: datetime) -> Admitted:
         entry = {"type": "note", "received_at": format_time(now), "tracker": tracker}
         if appended is not None:
             appended.append(entry_bytes(entry))
         return Admitted(entry, tracker, credential)
 
-    return admit
+    return log.append(election_id, admit, tracker)
 
 
 def note_size() -> int:
@@ -233,7 +230,7 @@ def submit_for(
         try:
             while time.perf_counter() < deadline[0]:
                 start = time.perf_counter()
-                log.append(election_id, note())
+                append_note(log, election_id)
                 mine.append(time.perf_counter() - start)
         except BaseException as exc:  # reported below: a failed append fails the bench
             errors.append(exc)
@@ -259,7 +256,7 @@ def bench_appends(store: Store, key: SigningKey, s: Settings) -> dict[str, Any]:
     by_submitters: dict[str, Any] = {}
     try:
         for _ in range(WARMUP):  # the writer thread and the connections, started outside the timing
-            log.append(election_id, note())
+            append_note(log, election_id)
         for threads in s.submitters:
             say(f"  appends: {threads} submitter(s), {s.append_repeats} × {s.append_seconds} s")
             rates: list[float] = []
@@ -506,7 +503,7 @@ def check_board(
 def check_extension(log: BoardLog, election_id: int, size: int, root: bytes) -> str:
     """The writer appends to the filled board: its receipts and a consistency proof verify."""
     appended: list[bytes] = []
-    receipts = [log.append(election_id, note(appended)) for _ in range(EXTEND)]
+    receipts = [append_note(log, election_id, appended) for _ in range(EXTEND)]
     new_size = size + EXTEND
     head = receipts[-1].tree_head
     new_root = bytes.fromhex(head["root"])

@@ -1,13 +1,14 @@
 """Ballots per second accepted end to end over HTTP by ``istifta serve``, as one JSON object.
 
     .venv/bin/python bench/cast.py [--quick] [--ballots N] [--clients C] [--workers 1,2]
-                                   [--repeats R] [--store sqlite|postgresql]… [--database URL]
+                                   [--repeats R] [--keep-alive] [--store sqlite|postgresql]… [--database URL]
 
 For each store and each number of server workers, every repeat opens a fresh
 yes/no referendum of N voters, starts ``istifta serve`` in a process of its
 own on 127.0.0.1 (the per-address rate limit lifted through its settings), and
-has C concurrent clients (httpx, asyncio, in this process) post one ballot per
-voter, each on a new connection (every voter is another phone). The ballots
+has C concurrent clients (asyncio sockets and httptools, in this process) post
+one ballot per voter, each on a new connection (every voter is another phone),
+or with --keep-alive on one connection a client (as from a proxy). The ballots
 are built before any timing, in parallel processes, and cached under
 ``bench/.cache/`` (keyed by N and the election hash). Only 2xx answers
 carrying a receipt count. Afterwards every receipt is
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -49,6 +52,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httptools
 import httpx
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
@@ -80,11 +84,6 @@ SERIAL_BUILD = 1000
 JSON_HEADERS = {"content-type": "application/json"}
 TLS = ssl.create_default_context()
 """Unused (plain HTTP), but httpx loads the CA certificates for each client not given one."""
-if "sniffio" not in sys.modules:
-    # httpcore tries ``import sniffio`` a few times a request; when it is not installed (anyio
-    # no longer needs it) each try searches sys.path on disk, ~2 ms of the load generator's CPU
-    # a ballot. Failing at once changes nothing else: httpcore then assumes asyncio.
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -98,6 +97,8 @@ class Settings:
     """Ballots posted before the clock starts (on the board, not in the rate)."""
     in_process: int
     """Ballots cast without HTTP, to split the server's CPU time."""
+    keep_alive: bool = False
+    """Each client keeps its connection (as a proxy does to the server), or opens one a ballot."""
 
 
 QUICK = Settings("quick", 200, 16, (1, 2), 1, 20, 100)
@@ -365,33 +366,91 @@ def http_client(base: str, keep_alive: bool = True) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=base, limits=limits, timeout=120, trust_env=False, verify=TLS)
 
 
+class Answer:
+    """httptools' callbacks for one HTTP/1.1 answer: its status and body."""
+
+    def __init__(self) -> None:
+        self.body = bytearray()
+        self.complete = False
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+class Phone:
+    """A client as light as a load generator must be, so that the server gets the CPUs: the
+    request written as bytes on a socket, the answer parsed by httptools (httpx costs ~3 ms
+    of CPU a request). On a new connection a request, or on one kept alive."""
+
+    def __init__(self, base: str, keep_alive: bool) -> None:
+        url = httpx.URL(base)
+        self.host, self.port, self.keep_alive = url.host, url.port or 80, keep_alive
+        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self.streams is None:
+            self.streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.streams
+        connection = "keep-alive" if self.keep_alive else "close"
+        head = (
+            f"POST {path} HTTP/1.1\r\nhost: {self.host}:{self.port}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: {connection}\r\n\r\n"
+        )
+        try:
+            writer.write(head.encode() + body)
+            answer = Answer()
+            parser = httptools.HttpResponseParser(answer)
+            while not answer.complete:
+                data = await reader.read(65536)
+                if not data:
+                    raise ConnectionError("the server closed the connection before answering")
+                parser.feed_data(data)
+            status = parser.get_status_code()
+        except BaseException:
+            await self.close()
+            raise
+        if not (self.keep_alive and parser.should_keep_alive()):
+            await self.close()
+        return status, bytes(answer.body)
+
+    async def close(self) -> None:
+        if self.streams is not None:
+            writer, self.streams = self.streams[1], None
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
 async def cast_all(
     base: str, ballots: Iterable[tuple[int, bytes]], clients: int, keep_alive: bool = False
 ) -> Load:
-    """``clients`` concurrent clients, each posting the next ballot once its answer came: on a
-    new connection each time (each voter is another phone), or on one kept alive."""
+    """``clients`` concurrent phones, each posting the next ballot once its answer came: on a
+    new connection each time (each voter is another phone), or on one kept alive (as a
+    proxy in front of the server keeps its connections to it)."""
     load, pending = Load(), iter(ballots)
     path = f"/api/referendums/{SLUG}/ballots"
 
-    async def one_client(client: httpx.AsyncClient) -> None:
-        async with client:
-            for number, body in pending:
-                start = time.perf_counter()
-                try:
-                    answer = await client.post(path, content=body, headers=JSON_HEADERS)
-                except httpx.HTTPError as exc:
-                    load.errors[type(exc).__name__] += 1
-                    continue
-                load.latencies.append(time.perf_counter() - start)
-                receipt = answer.json() if answer.is_success else None
-                if isinstance(receipt, dict) and "index" in receipt:
-                    load.receipts[number] = receipt
-                else:
-                    load.errors[str(answer.status_code)] += 1
+    async def one_client(phone: Phone) -> None:
+        for number, body in pending:
+            start = time.perf_counter()
+            try:
+                status, answer = await phone.post(path, body)
+            except (OSError, httptools.HttpParserError) as exc:
+                load.errors[type(exc).__name__] += 1
+                continue
+            load.latencies.append(time.perf_counter() - start)
+            receipt = json.loads(answer) if 200 <= status < 300 else None
+            if isinstance(receipt, dict) and "index" in receipt:
+                load.receipts[number] = receipt
+            else:
+                load.errors[str(status)] += 1
+        await phone.close()
 
-    made = [http_client(base, keep_alive) for _ in range(clients)]
     started, cpu = time.perf_counter(), own_cpu_seconds()
-    await asyncio.gather(*(one_client(client) for client in made))
+    await asyncio.gather(*(one_client(Phone(base, keep_alive)) for _ in range(clients)))
     load.seconds, load.cpu_seconds = time.perf_counter() - started, own_cpu_seconds() - cpu
     return load
 
@@ -507,9 +566,9 @@ def http_run(url: str | None, workers: int, s: Settings, ballots: Ballots) -> di
         server.start()
         try:
             numbered = list(enumerate(ballots.bodies))
-            warm = asyncio.run(cast_all(server.base, numbered[: s.warmup], s.clients))
+            warm = asyncio.run(cast_all(server.base, numbered[: s.warmup], s.clients, s.keep_alive))
             before = server.cpu_seconds()
-            timed = asyncio.run(cast_all(server.base, numbered[s.warmup :], s.clients))
+            timed = asyncio.run(cast_all(server.base, numbered[s.warmup :], s.clients, s.keep_alive))
             after = server.cpu_seconds()
         finally:
             server.stop()
@@ -639,6 +698,10 @@ def bench_store(kind: str, url: str | None, s: Settings, ballots: Ballots) -> di
 
 def run(s: Settings, stores: dict[str, str | None], cache: Path) -> dict[str, Any]:
     started, load_before = time.perf_counter(), load_average()
+    # What uvicorn's "auto" picks: these when installed, else h11 and asyncio.
+    parser = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    connections = "one connection kept alive a client" if s.keep_alive else "a new connection a ballot"
     ballots = prepare(s.ballots, cache)
     results = {kind: bench_store(kind, url, s, ballots) for kind, url in stores.items()}
     return {
@@ -654,8 +717,8 @@ def run(s: Settings, stores: dict[str, str | None], cache: Path) -> dict[str, An
             "ballot_bytes": len(ballots.bodies[0]),
             "ballots_cached": ballots.cached,
             "build_s": sig(ballots.build_s),
-            "server": "istifta serve: uvicorn with h11 and the asyncio loop, no access log",
-            "load_generator": "this process: httpx.AsyncClient, a new connection a ballot, the same CPUs",
+            "server": f"istifta serve: uvicorn with {parser} and the {loop} loop, no access log",
+            "load_generator": f"this process: asyncio sockets and httptools, {connections}, the same CPUs",
             "server_environment": SERVER_ENV,
         },
         "stores": results,
@@ -699,6 +762,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, help=f"concurrent clients (default {FULL.clients})")
     parser.add_argument("--workers", type=counts, help="server worker counts to run (default 1,2)")
     parser.add_argument("--repeats", type=int, help=f"runs of each (default {FULL.repeats})")
+    parser.add_argument(
+        "--keep-alive",
+        action="store_true",
+        help="each client keeps its connection, as a proxy in front of the server does (default: "
+        "a new connection a ballot, as phones talking to the server itself)",
+    )
     add_store_arguments(parser)
     args = parser.parse_args(argv)
     s = QUICK if args.quick else FULL
@@ -708,6 +777,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         clients=args.clients or s.clients,
         workers=args.workers or s.workers,
         repeats=args.repeats or s.repeats,
+        keep_alive=args.keep_alive,
     )
     s = replace(s, warmup=min(s.warmup, s.ballots // 10))
     if s.ballots < 20 or s.clients < 1 or s.repeats < 1:

@@ -4,6 +4,7 @@ prove themselves, refusals that write nothing, and time that never runs back."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -99,6 +100,36 @@ def test_a_refused_entry_writes_nothing_and_does_not_hold_back_the_others(store:
     assert [o for o in outcomes if isinstance(o, str)] == [f"note {n} refused" for n in range(0, 30, 3)]
     assert sorted(o for o in outcomes if isinstance(o, int)) == list(range(20))
     assert board.tree_head(eid)["size"] == 20
+
+
+def test_an_entry_sent_twice_at_once_is_appended_once_and_the_others_go_through(store: Store) -> None:
+    """A phone that sends its ballot twice (a double tap, a retry over a bad link) must get
+    one place on the board, and must not fail the other voters' ballots in the same batch."""
+    board = BoardLog(store, SigningKey.generate())
+    eid = _election(store)
+    board.append(eid, _note(0), tracker=f"{0:064x}")
+    release = threading.Event()
+
+    def held(session: Session, election: Election, now: datetime) -> Admitted:
+        release.wait(10)  # the writer waits here while the next batch queues up
+        return _note(1)(session, election, now)
+
+    first = board.submit(eid, held, tracker=f"{1:064x}")
+    numbers = [2, 3, 2, 4, 3, 0, 2]  # 0 is on the board already; 2 and 3 come twice or more
+    later = [board.submit(eid, _note(n), tracker=f"{n:064x}") for n in numbers]
+    release.set()
+    receipts = [f.result(10) for f in [first, *later]]
+    board.stop()
+    by_number = dict(zip([1, *numbers], receipts, strict=True))
+    assert [r.index for r in receipts] == [1, 2, 3, 2, 4, 3, 0, 2]
+    for n, r in by_number.items():
+        assert r.tracker == f"{n:064x}"
+    with store.session() as session:
+        data = session.execute(
+            select(BoardEntry.data).where(BoardEntry.election_id == eid).order_by(BoardEntry.index)
+        ).scalars()
+        assert [json.loads(d)["n"] for d in data] == [0, 1, 2, 3, 4]
+    assert board.tree_head(eid)["size"] == 5
 
 
 def test_the_board_never_runs_back_when_the_clock_does(store: Store) -> None:

@@ -51,30 +51,39 @@ def test_a_whole_referendum_verifies(referendums: Referendums, tmp_path: Path) -
     params = r.open_election(slug)
     assert r.state(slug) == "open"
 
-    choices = [0, 1, 0, 0, 1, 0]  # voters 0-5; voters 6 and 7 abstain
+    choices = [0, 1, 0, 0, 1, 0]  # voters 0-5; voter 7 votes later; voter 6 abstains
     receipts = [
         r.cast(slug, build_ballot(params, voters[i][0], [[c]], rng).to_json()) for i, c in enumerate(choices)
     ]
-    revote = build_ballot(params, voters[0][0], [[1]], rng).to_json()  # voter 0 changes their mind
+
+    def fresh(i: int) -> dict[str, Any]:
+        return build_ballot(params, voters[i][0], [[1]], rng).to_json()
+
+    revote = fresh(0)  # voter 0 changes their mind
     first = r.cast(slug, revote)
     again = r.cast(slug, revote)  # the phone sent it twice
     assert again.index == first.index and again.tracker == first.tracker
     assert [x.index for x in receipts] == list(range(1, 7))
 
+    ballot_7 = fresh(7)  # sent among three copies of the revote, all at once
+    at_once = [r.submit_ballot(slug, b) for b in [revote, revote, ballot_7, revote]]
+    assert [f.result().index for f in at_once] == [first.index, first.index, 8, first.index]
+
     r.close(slug)
     with pytest.raises(WrongState, match="closed"):
         r.cast(slug, build_ballot(params, voters[6][0], [[0]], rng).to_json())
+    assert r.cast(slug, ballot_7).index == 8  # a late copy of a ballot cast in time gets its receipt
     t = r.tally(slug)
-    assert t.counted == 6
+    assert t.counted == 7
     for j in (1, 3):  # trustee 2 is absent
         r.add_partial_decryption(slug, partial_decrypt(params, t, j, shares[j], rng).to_json())
     result = r.publish_result(slug)
-    assert result["counts"] == [[3, 3]]  # yes: voters 2, 3, 5; no: 0 (revoted), 1, 4
+    assert result["counts"] == [[3, 4]]  # yes: voters 2, 3, 5; no: 0 (revoted), 1, 4, 7
     assert result["trustees"] == [1, 3]
     assert result["turnout"] == {
         "eligible": 8,
-        "voted": 6,
-        "by_region": {"Baghdad": {"eligible": 4, "voted": 3}, "Basra": {"eligible": 4, "voted": 3}},
+        "voted": 7,
+        "by_region": {"Baghdad": {"eligible": 4, "voted": 3}, "Basra": {"eligible": 4, "voted": 4}},
     }
 
     from istifta.protocol.verify import verify_record

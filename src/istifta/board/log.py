@@ -66,16 +66,23 @@ class Admitted:
     credential: bytes | None = None
 
 
-Admit = Callable[[Session, Election, datetime], "Admitted | int"]
+Admit = Callable[[Session, Election, datetime], Admitted]
 """Runs in the writer's transaction with the election's row (locked) and the
-time of receipt; returns the entry to append, or the index of an identical
-entry already on the board, or raises to refuse (nothing is written for it)."""
+time of receipt; returns the entry to append, or raises to refuse (nothing is
+written for it)."""
+
+TRACKER_CHUNK = 500
+"""Trackers looked up per query (SQLite binds at most 32,766 parameters a statement)."""
 
 
 @dataclass
 class Submission:
     election_id: int
     admit: Admit
+    tracker: str | None = None
+    """The entry's tracker, when it has one: if an entry with it is already on the board,
+    or earlier in the same batch, the submission gets that entry's receipt and ``admit``
+    is not called (a ballot sent twice, even twice at once, is appended once)."""
     future: Future[Receipt] = field(default_factory=Future)
 
 
@@ -95,13 +102,14 @@ class BoardLog:
 
     # --- writing ---
 
-    def submit(self, election_id: int, admit: Admit) -> Future[Receipt]:
-        """Queue an append; the future resolves once the entry is durable."""
+    def submit(self, election_id: int, admit: Admit, tracker: str | None = None) -> Future[Receipt]:
+        """Queue an append; the future resolves once the entry is durable (or, with a
+        ``tracker`` already on the board, to that entry's receipt)."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="board-writer", daemon=True)
                 self._thread.start()
-        item = Submission(election_id, admit)
+        item = Submission(election_id, admit, tracker)
         self._queue.put(item)
         return item.future
 
@@ -109,8 +117,8 @@ class BoardLog:
         """How many appends are waiting for the writer (the web layer pushes back beyond a limit)."""
         return self._queue.qsize()
 
-    def append(self, election_id: int, admit: Admit) -> Receipt:
-        return self.submit(election_id, admit).result()
+    def append(self, election_id: int, admit: Admit, tracker: str | None = None) -> Receipt:
+        return self.submit(election_id, admit, tracker).result()
 
     def stop(self) -> None:
         if self._thread is not None and self._thread.is_alive():
@@ -157,8 +165,6 @@ class BoardLog:
                         lookups[item.election_id] = _lookup(session, item.election_id, warm)
                     lookup = lookups[item.election_id]
                     proof = inclusion_proof(index, head["size"], lookup)
-                    if tracker is None:
-                        tracker = _tracker_at(session, item.election_id, index)
                     receipt = Receipt(index, head, tuple(p.hex() for p in proof), tracker)
                 except Exception as exc:
                     item.future.set_exception(exc)
@@ -174,6 +180,8 @@ class BoardLog:
         nodes: list[dict[str, Any]] = []
         with self.store.write_session() as session, session.begin():
             elections: dict[int, Election] = {}
+            known: dict[tuple[int, str], int] = {}
+            """(election, tracker) → index, on the board or earlier in this batch."""
             starts: dict[int, int] = {}
             times: dict[int, datetime] = {}
             clock = self.clock()
@@ -196,16 +204,22 @@ class BoardLog:
                     # Never earlier than the board's last tree head: a clock stepped
                     # back (an NTP correction) must not make the board run backwards.
                     times[election.id] = max(clock, last or clock)
+                    # Looked up once the row is locked: no other writer appends meanwhile.
+                    trackers = {i.tracker for i in batch if i.election_id == election.id and i.tracker}
+                    for tracker, index in _indices_of_trackers(session, election.id, trackers).items():
+                        known[election.id, tracker] = index
+                if item.tracker is not None and (election.id, item.tracker) in known:
+                    outcomes.append((known[election.id, item.tracker], item.tracker))
+                    continue
                 now = times[election.id]
                 try:
                     admitted = item.admit(session, election, now)
                 except Exception as exc:
                     outcomes.append(exc)
                     continue
-                if isinstance(admitted, int):
-                    outcomes.append((admitted, None))
-                    continue
                 index = election.board_size
+                if admitted.tracker is not None:
+                    known[election.id, admitted.tracker] = index
                 data = entry_bytes(admitted.entry)
                 entries.append(
                     {
@@ -282,11 +296,25 @@ def _last_time(session: Session, election_id: int) -> datetime | None:
 
 
 def index_of_tracker(session: Session, election_id: int, tracker: str) -> int | None:
-    """The board index of the entry with this tracker, if it is already there:
-    what an ``admit`` asks so that a resubmission appends nothing."""
+    """The board index of the entry with this tracker, if it is on the board."""
     return session.execute(
         select(BoardEntry.index).where(BoardEntry.election_id == election_id, BoardEntry.tracker == tracker)
     ).scalar()
+
+
+def _indices_of_trackers(session: Session, election_id: int, trackers: set[str]) -> dict[str, int]:
+    """Tracker → index, for those of ``trackers`` already on the election's board."""
+    found: dict[str, int] = {}
+    wanted = sorted(trackers)
+    for start in range(0, len(wanted), TRACKER_CHUNK):
+        rows = session.execute(
+            select(BoardEntry.tracker, BoardEntry.index).where(
+                BoardEntry.election_id == election_id,
+                BoardEntry.tracker.in_(wanted[start : start + TRACKER_CHUNK]),
+            )
+        )
+        found.update((tracker, index) for tracker, index in rows if tracker is not None)
+    return found
 
 
 def _tracker_at(session: Session, election_id: int, index: int) -> str | None:

@@ -33,6 +33,14 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+POOL_SIZE = 20
+"""Connections each process keeps open: as many as the web server's worker threads
+(``istifta.web.app`` sets their number to this), so that a busy server does not open
+and close a connection per request; ``POOL_OVERFLOW`` more are opened, and closed
+again, when other threads (the board's writer, the SMS senders) need them too."""
+POOL_OVERFLOW = 20
+
+
 class Store:
     """An engine and its sessions. ``url`` is a SQLAlchemy URL."""
 
@@ -40,7 +48,9 @@ class Store:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
+            self.engine: Engine = create_engine(
+                url, connect_args={"timeout": 30}, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+            )
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # Writers take SQLite's write lock when they begin, not at their first
             # write, so that what they read (the board's size) cannot go stale.
@@ -49,7 +59,9 @@ class Store:
             event.listen(self.writer, "connect", _sqlite_manual_transactions)
             event.listen(self.writer, "begin", _sqlite_begin_immediate)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+            self.engine = create_engine(
+                url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW
+            )
             self.writer = self.engine  # SELECT … FOR UPDATE does the locking
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.write_sessions = sessionmaker(self.writer, expire_on_commit=False)

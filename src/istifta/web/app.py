@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -25,6 +26,7 @@ from istifta.errors import IstiftaError
 from istifta.lifecycle import Referendums
 from istifta.public import PublicViews
 from istifta.sms.settings import SmsSettings, load_sms_settings
+from istifta.store.db import POOL_SIZE
 from istifta.web import (
     api,
     console,
@@ -59,6 +61,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The threads that run blocking handlers (casting, the pages) each use a
+        # connection of the store's pool: no more of them than it keeps open.
+        to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
         yield
         app.state.services.senders.stop_all()  # each finishes and records what it has in flight
         if refs is None:
@@ -72,6 +77,10 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # No spans, metrics or logs leave the server, whatever the environment sets up:
+        # a span of /credentials/{P} would say when a voter looked, and costs a lookup
+        # of the environment on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     opened = refs or Referendums.open(settings.data_dir, settings.database_url)
     app.state.services = Services(
