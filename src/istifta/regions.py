@@ -20,7 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["IRAQ", "RegionList", "canonical_region", "fold"]
+__all__ = ["IRAQ", "RegionList", "canonical_region", "fold", "local_name"]
 
 _IGNORED = re.compile(r"[\s\-_'’‘`.ـ\u200c\u200d\u200e\u200f]+")
 _LETTERS = str.maketrans(
@@ -89,6 +89,58 @@ GOVERNORATES: dict[str, tuple[str, ...]] = {
     ),
 }
 """Iraq's 18 governorates (the Kurdistan Region's four included)."""
+
+LOCAL_NAMES: dict[str, dict[str, str]] = {
+    "ar": {
+        "Baghdad": "بغداد",
+        "Basra": "البصرة",
+        "Nineveh": "نينوى",
+        "Erbil": "أربيل",
+        "Sulaymaniyah": "السليمانية",
+        "Duhok": "دهوك",
+        "Kirkuk": "كركوك",
+        "Diyala": "ديالى",
+        "Anbar": "الأنبار",
+        "Babil": "بابل",
+        "Karbala": "كربلاء",
+        "Najaf": "النجف",
+        "Wasit": "واسط",
+        "Saladin": "صلاح الدين",
+        "Dhi Qar": "ذي قار",
+        "Maysan": "ميسان",
+        "Muthanna": "المثنى",
+        "Al-Qadisiyyah": "القادسية",
+    },
+    "ckb": {
+        "Baghdad": "بەغدا",
+        "Basra": "بەسرە",
+        "Nineveh": "نەینەوا",
+        "Erbil": "هەولێر",
+        "Sulaymaniyah": "سلێمانی",
+        "Duhok": "دهۆک",
+        "Kirkuk": "کەرکووک",
+        "Diyala": "دیالە",
+        "Anbar": "ئەنبار",
+        "Babil": "بابل",
+        "Karbala": "کەربەلا",
+        "Najaf": "نەجەف",
+        "Wasit": "واسیت",
+        "Saladin": "سەلاحەدین",
+        "Dhi Qar": "زیقار",
+        "Maysan": "مەیسان",
+        "Muthanna": "موسەننا",
+        "Al-Qadisiyyah": "قادسیە",
+    },
+}
+"""Each governorate as a page in Arabic or Sorani writes it (the store and the record keep the
+canonical English name: these are for display only)."""
+
+
+def local_name(region: str, language: str) -> str:
+    """``region`` as a page in ``language`` shows it: a governorate in that language's script,
+    any other region as the organiser wrote it."""
+    return LOCAL_NAMES.get(language, {}).get(region, region)
+
 
 # Words around a name that say "governorate of": "Basra Governorate", "محافظة البصرة", "پارێزگای هەولێر".
 _AFFIXES = tuple(fold(w) for w in ("governorate", "province", "muhafazat", "محافظة", "پارێزگای", "پارێزگا"))

@@ -253,6 +253,7 @@ def test_open_close_tally_publish_each_behind_its_confirmation(desk: Desk) -> No
     assert (turnout["voted"], turnout["eligible"]) == (3, 4)
     svg = org.get(f"/console/r/{SLUG}/turnout.svg?lang=en")
     assert svg.headers["content-type"].startswith("image/svg+xml") and "Baghdad" in svg.text
+    assert "بغداد" in org.get(f"/console/r/{SLUG}/turnout.svg?lang=ar").text
     for action in ("close", "tally"):
         org.post(f"/console/r/{SLUG}/run/{action}", data={"csrf": csrf, "understood": "yes"})
     assert desk.refs.state(SLUG) == "tallied"

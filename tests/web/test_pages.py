@@ -103,6 +103,9 @@ def test_the_result_page_draws_counts_and_turnout_as_svg(live_sqlite: Live) -> N
     assert "Baghdad: 33.3% (1 / 3)" in page  # the turnout chart's description, for screen readers
     arabic = live_sqlite.client.get(f"/r/{o.slug}/result?lang=ar").text
     assert "٦٦٫٧٪" in arabic
+    assert "بغداد: ٣٣٫٣٪ (١ / ٣)" in arabic and "Baghdad" not in arabic  # the governorate in Arabic
+    sorani = live_sqlite.client.get(f"/r/{o.slug}/result?lang=ckb").text
+    assert "بەغدا" in sorani and "Baghdad" not in sorani
 
 
 @pytest.mark.parametrize("path", ["/", "/v/{slug}", "/api/referendums", "/static/css/site.css", "/nowhere"])

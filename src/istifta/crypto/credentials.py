@@ -8,6 +8,8 @@ manifest_hash, code)`` and the public credential ``P = x·G``.
 
 from __future__ import annotations
 
+import re
+
 from istifta.crypto.group import Point, RandomSource, Scalar
 from istifta.crypto.hashing import Hs
 from istifta.errors import CredentialError
@@ -19,16 +21,16 @@ CODE_LENGTH = 26
 CREDENTIAL_TAG = "istifta/1/credential"
 _VALUES = {ch: i for i, ch in enumerate(ALPHABET)}
 _READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0", " ": None, "-": None})
+_PAIRS = [high + low for high in ALPHABET for low in ALPHABET]
+"""The two base32 digits of each 10-bit number."""
+_PAIR_SHIFTS = range(CODE_LENGTH * 5 - 10, -1, -10)
+_NORMAL = re.compile(f"[0-7][{re.escape(ALPHABET)}]{{{CODE_LENGTH - 1}}}")
 
 
 def new_code(rng: RandomSource) -> str:
     """A fresh code from 16 bytes of ``rng`` (read big-endian)."""
     value = int.from_bytes(rng(16), "big")
-    chars = []
-    for _ in range(CODE_LENGTH):
-        value, digit = divmod(value, 32)
-        chars.append(ALPHABET[digit])
-    return "".join(reversed(chars))
+    return "".join([_PAIRS[value >> shift & 1023] for shift in _PAIR_SHIFTS])  # two digits at a time
 
 
 def normalise_code(text: str) -> str:
@@ -36,6 +38,8 @@ def normalise_code(text: str) -> str:
     dropped, ``I`` and ``L`` as ``1``, ``O`` as ``0``. Refuses anything that is
     not then 26 valid characters encoding 128 bits. The message never repeats
     the code: it is a secret."""
+    if _NORMAL.fullmatch(text):  # as issued, or typed exactly
+        return text
     code = text.upper().translate(_READ_AS)
     if len(code) != CODE_LENGTH:
         raise CredentialError(f"a credential code has {CODE_LENGTH} characters; this one has {len(code)}")

@@ -257,7 +257,7 @@ def _page(request: Request, who: SignedIn, slug: str, status: int = 200, **conte
 
     def rows(found: dict[Any, int]) -> list[tuple[str, int]]:
         ordered = sorted(found.items(), key=lambda kv: (-kv[1], kv[0] or ""))
-        return [(names.get(key, key) or "", n) for key, n in ordered]
+        return [(names[key] if key in names else t.region(key), n) for key, n in ordered]
 
     regions = rows(counts.by_region)
     most = max((n for _, n in regions), default=0) or 1

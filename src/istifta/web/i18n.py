@@ -22,6 +22,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
+from istifta.regions import local_name
+
 __all__ = ["DEFAULT", "LANGUAGES", "Language", "Translator", "pick_language", "translator"]
 
 LOCALES = Path(__file__).parent / "locales"
@@ -83,6 +85,10 @@ class Translator:
 
     def digits(self, text: str) -> str:
         return text.translate(ARABIC_INDIC) if self.language.arabic_digits else text
+
+    def region(self, name: str) -> str:
+        """A region's name as this language writes it (Iraq's governorates; others as given)."""
+        return local_name(name, self.language.code)
 
     def number(self, n: int) -> str:
         return self.digits(format_decimal(n, locale=self.language.babel_locale, numbering_system="default"))

@@ -152,7 +152,7 @@ def turnout_chart(t: Translator, rows: list[Any], rtl: bool) -> Any:
         return None
     bars = [
         Bar(
-            r.region or t.gettext("No region"),
+            t.region(r.region) if r.region else t.gettext("No region"),
             _share(r.voted, r.eligible),
             f"{t.percent(_share(r.voted, r.eligible))} ({t.number(r.voted)} / {t.number(r.eligible)})",
         )
