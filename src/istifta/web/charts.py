@@ -14,8 +14,8 @@ from markupsafe import Markup
 __all__ = ["Bar", "bar_chart", "standalone"]
 
 WIDTH = 320
-ROW = 34
-LABEL_ROW = 14
+ROW = 38
+LABEL_ROW = 17
 BAR_HEIGHT = 12
 
 
@@ -29,7 +29,7 @@ class Bar:
 
 
 STANDALONE = {
-    "chart-label": 'fill="#1b1f24" font-family="Noto Naskh Arabic, Noto Sans, sans-serif" font-size="11"',
+    "chart-label": 'fill="#1b1f24" font-family="Noto Naskh Arabic, Noto Sans, sans-serif" font-size="13"',
     "chart-track": 'fill="#e6e9ec"',
     "chart-bar": 'fill="#0b6e4f"',
 }
