@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -32,6 +32,8 @@ class Summary:
     state: str
     board_size: int
     election_hash: str | None
+    closed_at: str | None = None
+    """When the board's close entry says voting closed (early or on time), once it has."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,13 @@ class PublicViews:
 
     def summary(self, slug: str) -> Summary:
         with self.store.session() as session:
-            return _summary(self.refs.row(session, slug))
+            row = self.refs.row(session, slug)
+            closed_at = None
+            if row.state in ("closed", "tallied", "published"):
+                entry = BoardEntry.election_id == row.id, BoardEntry.kind == "close"
+                data = session.execute(select(BoardEntry.data).where(*entry)).scalar()
+                closed_at = json.loads(data)["at"] if data is not None else None
+            return replace(_summary(row), closed_at=closed_at)
 
     def parameters_text(self, slug: str) -> str:
         """The frozen parameters exactly as stored (their ``jhash`` is the election hash)."""

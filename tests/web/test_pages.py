@@ -99,6 +99,10 @@ def test_the_result_page_draws_counts_and_turnout_as_svg(live_sqlite: Live) -> N
     refs.publish_result(o.slug)
     page = live_sqlite.client.get(f"/r/{o.slug}/result?lang=en").text
     assert page.count("<svg") == 2
+    # Closed before the scheduled time: no "closes" at a time still to come, but when it closed.
+    ballot_page = live_sqlite.client.get(f"/v/{o.slug}?lang=en").text
+    assert "Voting opened" in ballot_page and "and closed" in ballot_page and "and closes" not in ballot_page
+    assert "وانتهى في" in live_sqlite.client.get(f"/r/{o.slug}?lang=ar").text
     assert "<td>yes</td><td>2 (66.7%)</td>" in page and "<td>no</td><td>1 (33.3%)</td>" in page
     assert "Baghdad: 33.3% (1 / 3)" in page  # the turnout chart's description, for screen readers
     arabic = live_sqlite.client.get(f"/r/{o.slug}/result?lang=ar").text

@@ -90,10 +90,14 @@ def localised(texts: dict[str, str], code: str) -> str:
     return texts.get(code) or texts.get("ar") or next(iter(texts.values()), "")
 
 
-def schedule_of(t: Translator, manifest: dict[str, Any]) -> dict[str, str]:
+def schedule_of(t: Translator, manifest: dict[str, Any], closed_at: str | None = None) -> dict[str, Any]:
+    """The opening and closing times to show; ``past`` once voting has closed, with the
+    time it really closed (an organiser may close before the scheduled time)."""
+    closes = parse_time(closed_at or manifest["closes_at"], "closes_at")
     return {
         "opens": t.time(parse_time(manifest["opens_at"], "opens_at")),
-        "closes": t.time(parse_time(manifest["closes_at"], "closes_at")),
+        "closes": t.time(closes),
+        "past": closed_at is not None or datetime.now(UTC) > closes,
     }
 
 
@@ -113,7 +117,7 @@ def _context(request: Request, s: Summary) -> dict[str, Any]:
     return {
         "r": s,
         "m": s.manifest,
-        "schedule": schedule_of(t, s.manifest),
+        "schedule": schedule_of(t, s.manifest, s.closed_at),
         "state_text": state_text(t, s.state),
     }
 
