@@ -49,7 +49,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from common import Figure, figure, load_average, machine, say, sig
+from common import Figure, add_store_arguments, chosen_stores, figure, load_average, machine, say, sig
 from istifta.board.log import Admitted, BoardLog, Receipt
 from istifta.board.merkle import (
     leaf_hash,
@@ -64,7 +64,6 @@ from istifta.store.db import Store
 from istifta.store.models import BoardNode, Election, TreeHeadRow
 
 Row = tuple[Any, ...]
-PG_ENV = "ISTIFTA_TEST_PG_URL"
 
 
 @dataclass(frozen=True)
@@ -610,23 +609,13 @@ def sizes(text: str) -> tuple[int, ...]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a run of seconds (the test's): 20,000 entries")
-    parser.add_argument(
-        "--store",
-        action="append",
-        choices=("sqlite", "postgresql"),
-        help=f"repeatable; default: sqlite, and postgresql too when {PG_ENV} is set",
-    )
-    parser.add_argument("--database", help=f"the PostgreSQL URL (default: {PG_ENV})")
+    add_store_arguments(parser)
     parser.add_argument("--entries", type=sizes, help="board sizes for the proofs, e.g. 10000000")
     args = parser.parse_args(argv)
-    url = args.database or os.environ.get(PG_ENV)
-    chosen = args.store or (["sqlite", "postgresql"] if url else ["sqlite"])
-    if "postgresql" in chosen and not url:
-        parser.error(f"--store postgresql needs --database or {PG_ENV}")
+    stores = chosen_stores(parser, args)
     s = QUICK if args.quick else FULL
     if args.entries:
         s = dataclasses.replace(s, entries=args.entries)
-    stores = {kind: (None if kind == "sqlite" else url) for kind in dict.fromkeys(chosen)}
     report = run(s, stores)
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")

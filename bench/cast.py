@@ -58,7 +58,16 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from board import latency
-from common import figure, load_average, machine, say, sig, usable_cpus
+from common import (
+    add_store_arguments,
+    chosen_stores,
+    figure,
+    load_average,
+    machine,
+    say,
+    sig,
+    usable_cpus,
+)
 from istifta.board.merkle import leaf_hash, node_hash, verify_inclusion
 from istifta.board.treehead import TreeHead, verify_tree_head
 from istifta.crypto.hashing import jcs_plain, sha256
@@ -71,7 +80,6 @@ from istifta.store.models import BoardEntry, Election, TreeHeadRow
 from istifta.testing import Opened, live_manifest, open_referendum
 
 ROOT = Path(__file__).resolve().parent
-PG_ENV = "ISTIFTA_TEST_PG_URL"
 SLUG = "bench-cast"
 MANIFEST = live_manifest(slug=SLUG, now=datetime(2024, 1, 1, 1, tzinfo=UTC), hours=24 * 365 * 70)
 """Open from 2024 to 2094: fixed, so that the election hash, and the cached ballots, stay valid."""
@@ -736,23 +744,8 @@ def counts(text: str) -> tuple[int, ...]:
     return values
 
 
-def add_store_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--store",
-        action="append",
-        choices=("sqlite", "postgresql"),
-        help=f"repeatable; default: sqlite, and postgresql too when {PG_ENV} is set",
-    )
-    parser.add_argument("--database", help=f"the PostgreSQL URL (default: {PG_ENV})")
+def add_cache_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", type=Path, default=ROOT / ".cache", help="where built ballots are kept")
-
-
-def chosen_stores(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str | None]:
-    url = args.database or os.environ.get(PG_ENV)
-    chosen = args.store or (["sqlite", "postgresql"] if url else ["sqlite"])
-    if "postgresql" in chosen and not url:
-        parser.error(f"--store postgresql needs --database or {PG_ENV}")
-    return {kind: (None if kind == "sqlite" else url) for kind in dict.fromkeys(chosen)}
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -769,6 +762,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "a new connection a ballot, as phones talking to the server itself)",
     )
     add_store_arguments(parser)
+    add_cache_argument(parser)
     args = parser.parse_args(argv)
     s = QUICK if args.quick else FULL
     s = replace(

@@ -3,6 +3,7 @@ medians with their spread, and the machine they were measured on."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -11,6 +12,28 @@ from collections.abc import Sequence
 from typing import Any
 
 Figure = dict[str, Any]
+PG_ENV = "ISTIFTA_TEST_PG_URL"
+"""The PostgreSQL database a bench may use (scripts/test sets it to a throwaway server)."""
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--store`` (repeatable) and ``--database``: which stores a bench runs on."""
+    parser.add_argument(
+        "--store",
+        action="append",
+        choices=("sqlite", "postgresql"),
+        help=f"repeatable; default: sqlite, and postgresql too when {PG_ENV} is set",
+    )
+    parser.add_argument("--database", help=f"the PostgreSQL URL (default: {PG_ENV})")
+
+
+def chosen_stores(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str | None]:
+    """Store kind → its URL (``None`` for SQLite in a temporary directory), as asked."""
+    url = args.database or os.environ.get(PG_ENV)
+    chosen = args.store or (["sqlite", "postgresql"] if url else ["sqlite"])
+    if "postgresql" in chosen and not url:
+        parser.error(f"--store postgresql needs --database or {PG_ENV}")
+    return {kind: (None if kind == "sqlite" else url) for kind in dict.fromkeys(chosen)}
 
 
 def say(message: str) -> None:

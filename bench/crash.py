@@ -51,8 +51,7 @@ from cast import (
     Ballots,
     Board,
     Server,
-    add_store_arguments,
-    chosen_stores,
+    add_cache_argument,
     durability,
     fresh_store,
     head_key,
@@ -60,7 +59,7 @@ from cast import (
     prepare,
     store_url,
 )
-from common import figure, load_average, machine, say, sig
+from common import add_store_arguments, chosen_stores, figure, load_average, machine, say, sig
 from istifta.board.merkle import verify_consistency
 from istifta.board.treehead import TreeHead, verify_tree_head
 from istifta.store.db import Store
@@ -319,6 +318,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, help="server workers (default 1)")
     parser.add_argument("--seed", help="draws the kill moments (default 1)")
     add_store_arguments(parser)
+    add_cache_argument(parser)
     args = parser.parse_args(argv)
     base = QUICK if args.quick else FULL
     s = Settings(

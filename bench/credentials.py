@@ -35,7 +35,7 @@ from nacl.signing import SigningKey
 
 import board
 import sms
-from common import Figure, figure, load_average, machine, say, sig
+from common import Figure, add_store_arguments, chosen_stores, figure, load_average, machine, say, sig
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
 from istifta.crypto.hashing import sha256
 from istifta.lifecycle import Referendums
@@ -203,15 +203,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sample", type=int, default=200_000, help="credentials issued a repeat")
     parser.add_argument("--import-rows", type=int, default=100_000, help="phones imported a repeat")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--store", action="append", choices=("sqlite", "postgresql"), help="default: both")
-    parser.add_argument("--database", help=f"PostgreSQL URL (default: ${board.PG_ENV})")
+    add_store_arguments(parser)
     parser.add_argument("--quick", action="store_true", help="6,000 credentials, 6,000 rows, 1 repeat")
     args = parser.parse_args(argv)
-    url = args.database or os.environ.get(board.PG_ENV)
-    kinds = args.store or (["sqlite", "postgresql"] if url else ["sqlite"])
-    if "postgresql" in kinds and not url:
-        parser.error(f"PostgreSQL needs --database or ${board.PG_ENV}")
-    stores = {kind: url if kind == "postgresql" else None for kind in kinds}
+    stores = chosen_stores(parser, args)
     sample, rows, repeats = (6_000, 6_000, 1) if args.quick else (args.sample, args.import_rows, args.repeats)
     if min(sample, rows, repeats) < 1:
         parser.error("at least 1 credential, 1 row and 1 repeat")

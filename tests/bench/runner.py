@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,3 +27,13 @@ def run_bench(script: str, *args: str, timeout: float = 600) -> dict[str, Any]:
     assert done.returncode == 0, done.stderr
     report: dict[str, Any] = json.loads(done.stdout)
     return report
+
+
+def store_arguments(kind: str) -> list[str]:
+    """A bench's ``--store`` for ``kind``, with the test database's URL for PostgreSQL."""
+    if kind == "sqlite":
+        return ["--store", kind]
+    url = os.environ.get("ISTIFTA_TEST_PG_URL")
+    if not url:
+        pytest.fail("ISTIFTA_TEST_PG_URL is not set: run the tests with scripts/test")
+    return ["--store", kind, "--database", url]

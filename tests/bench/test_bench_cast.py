@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from .runner import store_arguments
+
 ROOT = Path(__file__).resolve().parents[2]
 QUICK_BALLOTS, WARMUP, CLIENTS = 200, 20, 16
 
@@ -27,12 +29,7 @@ def run_bench(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    store = ["--store", request.param]
-    if request.param == "postgresql":
-        url = os.environ.get("ISTIFTA_TEST_PG_URL")
-        if not url:
-            pytest.fail("ISTIFTA_TEST_PG_URL is not set: run the tests with scripts/test")
-        store += ["--database", url]
+    store = store_arguments(request.param)
     done = run_bench("--quick", *store, "--cache", str(tmp_path_factory.mktemp("ballots")))
     assert done.returncode == 0, done.stderr
     assert "building 200 ballots" in done.stderr  # progress goes to stderr

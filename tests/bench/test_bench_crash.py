@@ -7,7 +7,6 @@ never asserted."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,18 +14,15 @@ from typing import Any
 
 import pytest
 
+from .runner import store_arguments
+
 ROOT = Path(__file__).resolve().parents[2]
 QUICK_BALLOTS, KILLS = 200, 2
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def result(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    store = ["--store", request.param]
-    if request.param == "postgresql":
-        url = os.environ.get("ISTIFTA_TEST_PG_URL")
-        if not url:
-            pytest.fail("ISTIFTA_TEST_PG_URL is not set: run the tests with scripts/test")
-        store += ["--database", url]
+    store = store_arguments(request.param)
     cache = str(tmp_path_factory.mktemp("ballots"))
     command = [sys.executable, str(ROOT / "bench" / "crash.py"), "--quick", *store, "--cache", cache]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
