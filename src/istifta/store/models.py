@@ -33,6 +33,7 @@ __all__ = [
     "SmsMessage",
     "TreeHeadRow",
     "TrusteeRow",
+    "TurnoutCount",
     "Voter",
 ]
 
@@ -78,6 +79,22 @@ class Voter(Base):
     election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), primary_key=True)
     credential: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     region: Mapped[str | None] = mapped_column(String(64))
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger)
+    """The voter's leaf's place in the electorate's sorted leaves (PROTOCOL.md §4),
+    set when the referendum opens and the electorate is frozen."""
+
+
+class TurnoutCount(Base):
+    """An open referendum's live turnout in one region (``""``: voters without one):
+    its eligible voters, counted when it opened, and those with a ballot on the
+    board, counted by the board's writer as each credential's first ballot lands."""
+
+    __tablename__ = "turnout_counts"
+
+    election_id: Mapped[int] = mapped_column(ForeignKey("elections.id"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(64), primary_key=True)
+    eligible: Mapped[int] = mapped_column(BigInteger)
+    voted: Mapped[int] = mapped_column(BigInteger)
 
 
 class BoardEntry(Base):
