@@ -179,6 +179,7 @@ def finish(demo: Demo, jobs: int = 1) -> tuple[Path, Report]:
     refs.add_partial_decryptions(SLUG, [demo.trustees.partial(j, refs, SLUG, os.urandom) for j in (1, 2)])
     refs.publish_result(SLUG)
     path = demo.data_dir / "record.zip"
-    write_record(path, refs.record(SLUG))
+    with refs.record_stream(SLUG) as record:
+        write_record(path, record)
     verifier = process_pool_verifier(jobs) if jobs > 1 else None
     return path, verify_record(read_record(path), verify_ballots=verifier)

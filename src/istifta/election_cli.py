@@ -401,13 +401,13 @@ def export(
     """Write the election record (PROTOCOL.md §8) for anyone to verify."""
     from istifta.record_io import write_record
 
-    with referendums(data_dir, database) as r:
-        record = r.record(slug)
-    try:
-        write_record(path, record)
-    except OSError as exc:
-        raise fail(f"cannot write {path}: {exc.strerror}") from None
-    done(f"record of {slug} written to {path}: {len(record.board):,} board entries")
+    with referendums(data_dir, database) as r, r.record_stream(slug) as record:
+        try:
+            write_record(path, record)
+        except OSError as exc:
+            raise fail(f"cannot write {path}: {exc.strerror}") from None
+        size = record.tree_head["size"]
+    done(f"record of {slug} written to {path}: {size:,} board entries")
 
 
 @election_app.command("status")

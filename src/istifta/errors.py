@@ -13,6 +13,7 @@ The hierarchy, one tree rooted in :class:`IstiftaError`::
     ├── DecryptionError      a partial decryption fails, too few trustees, or no count fits
     ├── ImportProblems       an electorate file with bad rows (each named by its line); nothing imported
     ├── GatewayError         an SMS gateway refused or failed a message (``temporary`` or not)
+    ├── StoreMismatch        the store disagrees with what was frozen or signed (a fault of the server)
     └── LifecycleError       a step asked of a referendum that cannot take it now
         ├── UnknownElection  no referendum has that slug
         └── WrongState       the step does not fit the referendum's state (e.g. closed)
@@ -36,6 +37,7 @@ __all__ = [
     "LifecycleError",
     "ManifestError",
     "SelectionError",
+    "StoreMismatch",
     "UnknownElection",
     "WrongState",
 ]
@@ -138,6 +140,11 @@ class GatewayError(IstiftaError):
         self.reason = reason
         self.temporary = temporary
         super().__init__(f"{'temporary' if temporary else 'permanent'} gateway error: {reason}")
+
+
+class StoreMismatch(IstiftaError):
+    """The store holds something other than what was frozen or signed (the electorate
+    behind ``parameters.electorate.root``, say): the server must not serve it."""
 
 
 class LifecycleError(IstiftaError):

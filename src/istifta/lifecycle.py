@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,8 +54,10 @@ from istifta.protocol.tally import (
     tally,
     verify_partial_decryption,
 )
+from istifta.record_io import RecordStream
 from istifta.store.db import Store, open_store
 from istifta.store.models import BoardEntry, Election, Registration, TrusteeRow, Voter
+from istifta.store.turnout import freeze_electorate as _freeze_electorate
 
 __all__ = ["Referendums", "load_board_key"]
 
@@ -128,6 +131,19 @@ class Referendums:
             return cached.id
         with self.store.session() as session:
             return self._row(session, slug).id
+
+    def public_id(self, slug: str) -> int:
+        """The row id of a referendum that has opened. A draft exists only for the
+        console: to anyone else it is unknown (:class:`UnknownElection`, the same
+        words as for a slug that names nothing)."""
+        cached = self._params.get(slug)
+        if cached is not None:
+            return cached.id
+        with self.store.session() as session:
+            row = self._row(session, slug)
+            if row.state == "draft":
+                raise UnknownElection(f"no referendum is called {slug!r}")
+            return row.id
 
     def row(self, session: Session, slug: str) -> Election:
         """The referendum's row in ``session`` (raises :class:`UnknownElection`)."""
@@ -303,6 +319,7 @@ class Referendums:
             election.state = "open"
             election.parameters = text
             election.election_hash = params.election_hash
+            _freeze_electorate(session, election.id)
             return Admitted(entry)
 
         self.board.append(election_id, admit)
@@ -499,22 +516,37 @@ class Referendums:
         return self.board.tree_head(self._opened(slug).id)
 
     def record(self, slug: str) -> Record:
+        """The whole record in memory (tests and small referendums: see :meth:`record_stream`)."""
+        with self.record_stream(slug) as stream:
+            return Record(tuple(stream.board), tuple(stream.electorate), stream.tree_head, stream.board_key)
+
+    @contextmanager
+    def record_stream(self, slug: str) -> Iterator[RecordStream]:
+        """The record as of the board's latest tree head, read from the store's cursors
+        while it is written: the board's entries one at a time, then the electorate's
+        leaves in order. Entries appended meanwhile are not in it (the board only grows)."""
         opened = self._opened(slug)
+        head = self.board.tree_head(opened.id)
         with self.store.session() as session:
-            board = (
-                session.execute(
+
+            def board() -> Iterator[bytes]:
+                rows = session.execute(
                     select(BoardEntry.data)
-                    .where(BoardEntry.election_id == opened.id)
+                    .where(BoardEntry.election_id == opened.id, BoardEntry.index < head["size"])
                     .order_by(BoardEntry.index)
+                    .execution_options(yield_per=IMPORT_BATCH)
                 )
-                .scalars()
-                .all()
-            )
-            voters = session.execute(
-                select(Voter.credential, Voter.region)
-                .where(Voter.election_id == opened.id)
-                .order_by(Voter.credential)
-            )
-            electorate = tuple(Eligible(Point.decode(c, "credential"), r).leaf() for c, r in voters)
-        head = self.board.tree_head(opened.id, len(board))
-        return Record(tuple(board), electorate, head, self.board_key)
+                for data in rows.scalars():
+                    yield bytes(data)
+
+            def electorate() -> Iterator[bytes]:
+                rows = session.execute(
+                    select(Voter.credential, Voter.region)
+                    .where(Voter.election_id == opened.id)
+                    .order_by(Voter.credential)
+                    .execution_options(yield_per=IMPORT_BATCH)
+                )
+                for credential, region in rows:
+                    yield Eligible(Point.decode(credential, "credential"), region).leaf()
+
+            yield RecordStream(board(), electorate(), dict(head), self.board_key)

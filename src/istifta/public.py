@@ -17,10 +17,12 @@ from sqlalchemy import func, select
 from istifta.board.log import Receipt, index_of_tracker
 from istifta.board.merkle import MemoryTree, inclusion_proof, leaf_hash
 from istifta.crypto.group import Point
-from istifta.errors import WrongState
+from istifta.errors import StoreMismatch, UnknownElection
 from istifta.lifecycle import Referendums
 from istifta.protocol.electorate import Eligible
+from istifta.protocol.parameters import ElectionParameters
 from istifta.store.models import BoardEntry, Election, TreeHeadRow, Voter
+from istifta.store.turnout import NO_REGION, read_turnout
 
 __all__ = ["BallotOnBoard", "EntryRow", "PublicViews", "RegionTurnout", "Summary"]
 
@@ -69,14 +71,20 @@ class PublicViews:
         self._electorates: dict[str, MemoryTree] = {}
         self._lock = threading.Lock()
 
-    def summaries(self) -> list[Summary]:
+    def summaries(self, drafts: bool = False) -> list[Summary]:
+        """The referendums, newest first; drafts only when asked (for the console)."""
+        query = select(Election).order_by(Election.created_at.desc())
+        if not drafts:
+            query = query.where(Election.state != "draft")
         with self.store.session() as session:
-            rows = session.execute(select(Election).order_by(Election.created_at.desc())).scalars().all()
-            return [_summary(row) for row in rows]
+            return [_summary(row) for row in session.execute(query).scalars().all()]
 
-    def summary(self, slug: str) -> Summary:
+    def summary(self, slug: str, drafts: bool = False) -> Summary:
+        """A referendum's summary; a draft is unknown unless ``drafts`` (for the console)."""
         with self.store.session() as session:
             row = self.refs.row(session, slug)
+            if row.state == "draft" and not drafts:
+                raise UnknownElection(f"no referendum is called {slug!r}")
             closed_at = None
             if row.state in ("closed", "tallied", "published"):
                 entry = BoardEntry.election_id == row.id, BoardEntry.kind == "close"
@@ -89,13 +97,13 @@ class PublicViews:
         with self.store.session() as session:
             row = self.refs.row(session, slug)
             if row.parameters is None:
-                raise WrongState(f"{slug} is not open yet: its parameters are not frozen", row.state)
+                raise UnknownElection(f"no referendum is called {slug!r}")
             return row.parameters
 
     # --- the board ---
 
     def entries(self, slug: str, start: int, limit: int) -> list[EntryRow]:
-        election_id = self.refs.election_id(slug)
+        election_id = self.refs.public_id(slug)
         with self.store.session() as session:
             rows = session.execute(
                 select(BoardEntry.index, BoardEntry.kind, BoardEntry.tracker, BoardEntry.data)
@@ -111,7 +119,7 @@ class PublicViews:
 
     def receipt_for(self, slug: str, tracker: str) -> Receipt | None:
         """The receipt of the ballot with this tracker, against the latest tree head."""
-        election_id = self.refs.election_id(slug)
+        election_id = self.refs.public_id(slug)
         with self.store.session() as session:
             index = index_of_tracker(session, election_id, tracker)
         return None if index is None else self.refs.board.receipt(election_id, index, tracker)
@@ -121,7 +129,7 @@ class PublicViews:
         (at least 8 hex characters, the short form read aloud), if exactly one does."""
         if len(prefix) < 8 or len(prefix) > 64 or any(ch not in "0123456789abcdef" for ch in prefix):
             return None
-        election_id = self.refs.election_id(slug)
+        election_id = self.refs.public_id(slug)
         upper = prefix + "g"  # every tracker with the prefix sorts below this
         with self.store.session() as session:
             found = session.execute(
@@ -137,7 +145,7 @@ class PublicViews:
 
     def ballots_of(self, slug: str, credential: Point) -> list[BallotOnBoard]:
         """Every ballot this credential cast, in board order: the last one counts."""
-        election_id = self.refs.election_id(slug)
+        election_id = self.refs.public_id(slug)
         with self.store.session() as session:
             rows = session.execute(
                 select(BoardEntry.index, BoardEntry.tracker, BoardEntry.data)
@@ -147,7 +155,7 @@ class PublicViews:
             return [BallotOnBoard(i, str(t), json.loads(d)["received_at"]) for i, t, d in rows]
 
     def tree_heads(self, slug: str, limit: int) -> list[dict[str, Any]]:
-        election_id = self.refs.election_id(slug)
+        election_id = self.refs.public_id(slug)
         with self.store.session() as session:
             rows = session.execute(
                 select(TreeHeadRow)
@@ -161,7 +169,7 @@ class PublicViews:
             ]
 
     def result(self, slug: str) -> dict[str, Any] | None:
-        election_id = self.refs.election_id(slug)
+        election_id = self.refs.public_id(slug)
         with self.store.session() as session:
             data = session.execute(
                 select(BoardEntry.data).where(
@@ -175,77 +183,78 @@ class PublicViews:
 
     # --- turnout and the electorate ---
 
-    def turnout(self, slug: str) -> list[RegionTurnout]:
-        """Eligible voters and those with a ballot on the board, by region (``None``: no region)."""
-        election_id = self.refs.election_id(slug)
-        voted = (
-            select(BoardEntry.credential)
-            .where(BoardEntry.election_id == election_id, BoardEntry.kind == "ballot")
-            .distinct()
-            .subquery()
-        )
+    def turnout(self, slug: str, drafts: bool = False) -> list[RegionTurnout]:
+        """Eligible voters and those with a ballot on the board, by region (``None``:
+        no region), from the counters the board's writer keeps. A draft's (for the
+        console, with ``drafts``) are counted from its electorate as it stands."""
         with self.store.session() as session:
-            eligible = dict(
-                session.execute(
-                    select(Voter.region, func.count())
-                    .where(Voter.election_id == election_id)
-                    .group_by(Voter.region)
-                ).all()
-            )
-            cast = dict(
-                session.execute(
-                    select(Voter.region, func.count())
-                    .join(voted, voted.c.credential == Voter.credential)
-                    .where(Voter.election_id == election_id)
-                    .group_by(Voter.region)
-                ).all()
-            )
-        regions = sorted(eligible, key=lambda r: (r is None, r or ""))
-        return [RegionTurnout(r, int(eligible[r]), int(cast.get(r, 0))) for r in regions]
+            row = self.refs.row(session, slug)
+            if row.state != "draft":
+                rows = read_turnout(session, row.id)
+            elif drafts:
+                region = func.coalesce(Voter.region, NO_REGION)
+                counted = select(region, func.count()).where(Voter.election_id == row.id).group_by(region)
+                rows = [(r or None, int(n), 0) for r, n in session.execute(counted).all()]
+            else:
+                raise UnknownElection(f"no referendum is called {slug!r}")
+        rows.sort(key=lambda r: (r[0] is None, r[0] or ""))
+        return [RegionTurnout(r, e, v) for r, e, v in rows]
 
     def electorate_proof(self, slug: str, credential: Point) -> dict[str, Any] | None:
         """The leaf of this credential and its RFC 9162 inclusion proof in the
-        electorate's tree (PROTOCOL.md §4), or ``None`` if it is not eligible."""
-        election_id = self.refs.election_id(slug)
+        frozen electorate's tree (PROTOCOL.md §4), or ``None`` if it is not eligible.
+        Before the referendum opens there is no frozen electorate to prove against:
+        the referendum is unknown (:class:`UnknownElection`)."""
+        election_id = self.refs.public_id(slug)
         with self.store.session() as session:
-            region = session.execute(
-                select(Voter.region).where(
+            found = session.execute(
+                select(Voter.region, Voter.leaf_index).where(
                     Voter.election_id == election_id, Voter.credential == credential.to_bytes()
                 )
             ).first()
-            if region is None:
-                return None
-            index = session.execute(
-                select(func.count()).where(
-                    Voter.election_id == election_id, Voter.credential < credential.to_bytes()
-                )
-            ).scalar_one()
-        tree = self._electorate_tree(slug, election_id)
-        leaf = Eligible(credential, region[0]).leaf()
+        if found is None:
+            return None
+        region, index = found
+        tree = self._electorate_tree(election_id, self.refs.parameters(slug))
+        leaf = Eligible(credential, region).leaf()
         size = len(tree.levels[0])
-        proof = inclusion_proof(index, size, tree.node)
+        if index is None or not 0 <= index < size or tree.levels[0][index] != leaf_hash(leaf):
+            raise StoreMismatch(f"{slug}: the stored electorate has no leaf {index} for this credential")
         return {
             "leaf": leaf.decode(),
             "index": index,
             "size": size,
             "root": tree.root().hex(),
-            "proof": [p.hex() for p in proof],
+            "proof": [p.hex() for p in inclusion_proof(index, size, tree.node)],
         }
 
-    def _electorate_tree(self, slug: str, election_id: int) -> MemoryTree:
-        """The electorate's tree, built once: it cannot change after opening."""
+    def _electorate_tree(self, election_id: int, params: ElectionParameters) -> MemoryTree:
+        """The frozen electorate's tree, built once per election hash and used only
+        when its size and root are the parameters' (PROTOCOL.md §2)."""
         with self._lock:
-            tree = self._electorates.get(slug)
+            tree = self._electorates.get(params.election_hash)
             if tree is None:
-                with self.store.session() as session:
-                    rows = session.execute(
-                        select(Voter.credential, Voter.region)
-                        .where(Voter.election_id == election_id)
-                        .order_by(Voter.credential)
-                    )
-                    hashes = [leaf_hash(Eligible(Point.decode(c, "credential"), r).leaf()) for c, r in rows]
-                tree = self._electorates[slug] = MemoryTree(hashes)
+                tree = self._build_tree(election_id, params)
+                self._electorates[params.election_hash] = tree
             return tree
+
+    def _build_tree(self, election_id: int, params: ElectionParameters) -> MemoryTree:
+        with self.store.session() as session:
+            rows = session.execute(
+                select(Voter.credential, Voter.region)
+                .where(Voter.election_id == election_id)
+                .order_by(Voter.credential)
+                .execution_options(yield_per=10_000)
+            )
+            hashes = [leaf_hash(Eligible(Point.decode(c, "credential"), r).leaf()) for c, r in rows]
+        tree = MemoryTree(hashes)
+        if len(hashes) != params.electorate_size or tree.root().hex() != params.electorate_root:
+            raise StoreMismatch(
+                f"{params.manifest.slug}: the stored electorate ({len(hashes)} voters, root "
+                f"{tree.root().hex()[:16]}…) is not the frozen one ({params.electorate_size} voters, "
+                f"root {params.electorate_root[:16]}…)"
+            )
+        return tree
 
 
 def _summary(row: Election) -> Summary:

@@ -11,18 +11,19 @@ which file and line are not; whether the record *verifies* is
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import zipfile
 import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from istifta.errors import DecodeError
 from istifta.protocol.record import Record
 
-__all__ = ["FILES", "read_record", "record_files", "record_zip", "write_record"]
+__all__ = ["FILES", "RecordStream", "read_record", "record_files", "write_record", "write_zip"]
 
 FILES = ("board.jsonl", "electorate.jsonl", "tree_head.json", "board_key")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so that one record gives one zip
@@ -115,49 +116,78 @@ def _board_key(data: bytes) -> bytes:
     return bytes.fromhex(text)
 
 
+@dataclass(frozen=True)
+class RecordStream:
+    """A record whose board and electorate are read as they are written (from a
+    store's cursor, say), so that writing it holds one entry at a time in memory."""
+
+    board: Iterable[bytes]
+    electorate: Iterable[bytes]
+    tree_head: dict[str, Any]
+    board_key: bytes
+
+
+def _chunks(record: Record | RecordStream) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """Each file's name and its bytes, a piece at a time."""
+    yield "board.jsonl", _buffered(line + b"\n" for line in record.board)
+    yield "electorate.jsonl", _buffered(leaf + b"\n" for leaf in record.electorate)
+    yield "tree_head.json", iter([(json.dumps(record.tree_head, indent=2, sort_keys=True) + "\n").encode()])
+    yield "board_key", iter([record.board_key.hex().encode() + b"\n"])
+
+
+def _buffered(pieces: Iterable[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """``pieces`` joined into chunks of about ``size`` bytes (fewer, larger writes)."""
+    buffer: list[bytes] = []
+    held = 0
+    for piece in pieces:
+        buffer.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield b"".join(buffer)
+            buffer, held = [], 0
+    if buffer:
+        yield b"".join(buffer)
+
+
 def record_files(record: Record) -> dict[str, bytes]:
     """The four files' bytes."""
-    return {
-        "board.jsonl": b"".join(line + b"\n" for line in record.board),
-        "electorate.jsonl": b"".join(leaf + b"\n" for leaf in record.electorate),
-        "tree_head.json": (json.dumps(record.tree_head, indent=2, sort_keys=True) + "\n").encode(),
-        "board_key": record.board_key.hex().encode() + b"\n",
-    }
+    return {name: b"".join(chunks) for name, chunks in _chunks(record)}
 
 
-def write_record(path: Path | str, record: Record) -> None:
+def write_record(path: Path | str, record: Record | RecordStream) -> None:
     """Write to a folder (made if missing; the four files replaced), or to a
     zip when ``path`` ends in ``.zip`` (written whole, then moved into place;
-    its folder made if missing).
+    its folder made if missing). The board and the electorate are streamed:
+    memory does not grow with the record.
     Raises :class:`OSError` when it cannot write."""
     path = Path(path)
-    files = record_files(record)
     if path.suffix.lower() != ".zip":
         path.mkdir(parents=True, exist_ok=True)
-        for name, data in files.items():
-            (path / name).write_bytes(data)
+        for name, chunks in _chunks(record):
+            with (path / name).open("wb") as f:
+                for chunk in chunks:
+                    f.write(chunk)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     try:
         with partial.open("wb") as f:
-            _write_zip(f, files)
+            write_zip(f, record)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
 
 
-def record_zip(record: Record) -> bytes:
-    """The record as the bytes of a zip (the same bytes ``write_record`` writes)."""
-    buffer = io.BytesIO()
-    _write_zip(buffer, record_files(record))
-    return buffer.getvalue()
-
-
-def _write_zip(f: IO[bytes], files: dict[str, bytes]) -> None:
+def write_zip(f: IO[bytes], record: Record | RecordStream) -> None:
+    """The record as a zip into the seekable file ``f``: fixed times and modes, so
+    that one record always gives the same bytes."""
     with zipfile.ZipFile(f, "w") as archive:
-        for name, data in files.items():
+        for name, chunks in _chunks(record):
             info = zipfile.ZipInfo(name, _ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
+            with archive.open(info, "w", force_zip64=True) as member:
+                for chunk in chunks:
+                    member.write(chunk)

@@ -234,19 +234,10 @@ class Opened:
     shares: dict[int, Scalar] = field(repr=False)
 
 
-def open_referendum(
-    refs: Referendums,
-    manifest: dict[str, Any],
-    voters: int,
-    regions: Sequence[str],
-    rng: RandomSource,
-    box: Any = None,
-    languages: Sequence[str] = ("ar",),
-) -> Opened:
-    """Create, run every trustee's part of the ceremony here (tests and demos
-    only: real trustees keep their secrets on their own machines), make the
-    electorate and open. Returns what the test needs: codes and shares. With
-    a code ``box``, voters are registered with phones (:func:`register_voters`)."""
+def draft_referendum(refs: Referendums, manifest: dict[str, Any], rng: RandomSource) -> dict[int, Scalar]:
+    """Create, and run every trustee's part of the ceremony here (tests and demos
+    only: real trustees keep their secrets on their own machines); the trustees'
+    key shares. The referendum is left a draft, without an electorate."""
     from nacl.public import PrivateKey
 
     from istifta.ceremony_files import TrusteeFile
@@ -261,15 +252,31 @@ def open_referendum(
             for i, (_, public) in enumerate(generated, 1)
         ],
     )
-    shares = {j: combine_shares(s.share_for(j) for s, _ in generated) for j in range(1, m.n + 1)}
+    return {j: combine_shares(s.share_for(j) for s, _ in generated) for j in range(1, m.n + 1)}
+
+
+def open_referendum(
+    refs: Referendums,
+    manifest: dict[str, Any],
+    voters: int,
+    regions: Sequence[str],
+    rng: RandomSource,
+    box: Any = None,
+    languages: Sequence[str] = ("ar",),
+) -> Opened:
+    """:func:`draft_referendum`, then make the electorate and open. Returns what
+    the test needs: codes and shares. With a code ``box``, voters are registered
+    with phones (:func:`register_voters`)."""
+    shares = draft_referendum(refs, manifest, rng)
+    slug = manifest["slug"]
     if box is None:
-        made = refs.generate_electorate(m.slug, voters, tuple(regions), rng)
+        made = refs.generate_electorate(slug, voters, tuple(regions), rng)
         codes, assigned = tuple(c for c, _ in made), tuple(r for _, r in made)
     else:
-        registered = register_voters(refs, m.slug, voters, box, languages, rng)
+        registered = register_voters(refs, slug, voters, box, languages, rng)
         codes, assigned = tuple(c for c, _ in registered), tuple(None for _ in registered)
-    params = refs.open_election(m.slug)
-    return Opened(m.slug, params, codes, assigned, shares)
+    params = refs.open_election(slug)
+    return Opened(slug, params, codes, assigned, shares)
 
 
 def live_manifest(

@@ -27,6 +27,11 @@ from istifta.testing import live_manifest, open_referendum
             {"invitation": {"ar": "صوّت في الاستفتاء الوطني على إنهاء مهمة التحالف الدولي: {link}"}},
             "shorten it by",
         ),
+        # A width or precision: hundreds of MB padded under the interpreter's lock, or no link at all.
+        ({"invitation": {"ar": "صوّت: {link:>300000000}"}}, "write the placeholder alone, as {link}"),
+        ({"invitation": {"ar": "صوّت: {link:.0}"}}, "write the placeholder alone, as {link}"),
+        ({"invitation": {"ar": "صوّت: {link!r}"}}, "write the placeholder alone, as {link}"),
+        ({"invitation": {"ar": "صوّت: {link[0]}"}}, "unknown placeholder"),
     ],
 )
 def test_bad_templates_are_refused_and_nothing_is_queued(

@@ -141,6 +141,17 @@ def test_a_template_too_long_or_without_link_is_reported_and_cannot_be_saved(sit
     assert not templates_path(site.data, SLUG).exists()
 
 
+@pytest.mark.parametrize("placeholder", ["{link:>300000000}", "{link:.0}", "{closes!r}"])
+def test_a_placeholder_with_a_format_is_refused_at_once_and_not_saved(site: Site, placeholder: str) -> None:
+    fields = {"invitation_ar": f"صوّت: {{link}} {placeholder}", "reminder_ar": "تذكير: {link}"}
+    checked = site.post("check", **fields).json()
+    assert checked["ok"] is False
+    assert "write the placeholder alone" in checked["templates"]["invitation_ar"]["error"]
+    refused = site.post("templates", do="save", **fields)
+    assert refused.status_code == 422 and "write the placeholder alone" in refused.text
+    assert not templates_path(site.data, SLUG).exists()
+
+
 def test_good_templates_are_saved_and_used(site: Site) -> None:
     fields = {"invitation_ar": "صوّت: {link}", "reminder_ar": "تذكير: {link}", "invitation_en": "Vote: {link}"}
     saved = site.post("templates", do="save", **fields)

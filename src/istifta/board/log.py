@@ -31,6 +31,7 @@ from istifta.protocol.manifest import parse_time
 from istifta.protocol.record import entry_bytes, format_time
 from istifta.store.db import Store
 from istifta.store.models import BoardEntry, BoardNode, Election, TreeHeadRow
+from istifta.store.turnout import count_first_ballots
 
 __all__ = ["Admitted", "BoardLog", "Receipt", "Submission", "index_of_tracker"]
 
@@ -241,6 +242,14 @@ class BoardLog:
                 heads[election_id] = head
                 if size != starts[election_id]:  # a head for an unchanged size is already stored
                     session.add(TreeHeadRow(election_id=election_id, **head))
+            for election_id in elections:
+                ballots = [
+                    e["credential"]
+                    for e in entries
+                    if e["election_id"] == election_id and e["kind"] == "ballot" and e["credential"]
+                ]
+                if ballots:
+                    count_first_ballots(session, election_id, ballots)
             if entries:
                 connection = session.connection()
                 connection.execute(insert(ENTRIES), entries)  # Core: no ORM bookkeeping

@@ -51,10 +51,24 @@ def link(base: str, slug: str, code: str) -> str:
 
 
 def _fields(text: str) -> set[str]:
+    """The placeholders of ``text``, each bare: ``{link}``, never ``{link:>300}`` or
+    ``{link!r}``, whose width or precision could make a text of any size (or drop
+    the link) while the checks look only at the names."""
     try:
-        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
-        raise DecodeError(f"template {text!r}: {exc}") from None
+        raise DecodeError(f"template {text[:80]!r}: {exc}") from None
+    names = set()
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if spec or conversion:
+            shown = "{" + name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            raise DecodeError(
+                f"template: {shown[:40]} has a format after its name; write the placeholder alone, "
+                f"as {{{name}}}"
+            )
+        names.add(name)
     unknown = names - PLACEHOLDERS
     if unknown:
         raise DecodeError(

@@ -9,25 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from istifta.board.log import Receipt
 from istifta.board.merkle import leaf_hash
 from istifta.crypto.group import Point
-from istifta.record_io import record_zip
 from istifta.sms import queue as sms_queue
 from istifta.web.errors import ApiError
-from istifta.web.services import Services, client_address, services
+from istifta.web.services import services
 from istifta.web.settings import MAX_BALLOT_BYTES
+from istifta.web.throttle import cast_threads, throttle_casting, throttle_reads
 
 __all__ = ["BALLOT_SCHEMA", "router"]
 
-router = APIRouter(prefix="/api", tags=["referendums"])
+RECORD_WAIT_SECONDS = 5.0
+"""How long a download waits for its record to be built before it is told to come back."""
+
+router = APIRouter(prefix="/api", tags=["referendums"], dependencies=[Depends(throttle_reads)])
 
 HEX64 = r"^[0-9a-f]{64}$"
 Slug = Annotated[str, Path(description="The referendum's slug.", max_length=64, examples=["coalition-2024"])]
@@ -177,22 +182,6 @@ async def _read_ballot(request: Request) -> Any:
         raise ApiError(400, "malformed_json", "the body is not a JSON document") from None
 
 
-def _throttle(request: Request, svc: Services) -> None:
-    wait = svc.limiter.take(client_address(request, svc.settings.trust_forwarded))
-    if wait > 0:
-        seconds = max(1, int(wait + 0.999))
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"too many ballots from this address: try again in {seconds} s",
-            headers={"Retry-After": str(seconds)},
-        )
-    if svc.refs.board.backlog() > svc.settings.max_backlog:
-        raise ApiError(
-            503, "busy", "the board is busy: try again in a few seconds", headers={"Retry-After": "5"}
-        )
-
-
 @router.post(
     "/referendums/{slug}/ballots",
     summary="Cast a ballot; the receipt comes once it is durable on the board",
@@ -210,9 +199,9 @@ def _throttle(request: Request, svc: Services) -> None:
 )
 async def cast(request: Request, slug: Slug) -> JSONResponse:
     svc = services(request)
-    _throttle(request, svc)
+    throttle_casting(request, svc)
     raw = await _read_ballot(request)
-    future = await run_in_threadpool(svc.refs.submit_ballot, slug, raw)
+    future = await to_thread.run_sync(svc.refs.submit_ballot, slug, raw, limiter=cast_threads(request))
     receipt: Receipt = await asyncio.wrap_future(future)
     return _json(receipt.to_json())
 
@@ -301,7 +290,7 @@ def inclusion(
     if not index < size <= _board_size(request, slug):
         raise ApiError(400, "bad_range", "need index < size ≤ the board's size")
     svc = services(request)
-    proof = svc.refs.board.inclusion(svc.refs.election_id(slug), index, size)
+    proof = svc.refs.board.inclusion(svc.refs.public_id(slug), index, size)
     return {"index": index, "size": size, "proof": proof}
 
 
@@ -315,7 +304,7 @@ def consistency(
     if not first <= second <= _board_size(request, slug):
         raise ApiError(400, "bad_range", "need first ≤ second ≤ the board's size")
     svc = services(request)
-    proof = svc.refs.board.consistency(svc.refs.election_id(slug), first, second)
+    proof = svc.refs.board.consistency(svc.refs.public_id(slug), first, second)
     return {"first": first, "second": second, "proof": proof}
 
 
@@ -336,6 +325,7 @@ def turnout(request: Request, slug: Slug) -> dict[str, Any]:
 )
 def sms_counts(request: Request, slug: Slug) -> dict[str, Any]:
     svc = services(request)
+    svc.refs.public_id(slug)  # a draft's are the console's
     counted = sms_queue.counts(svc.refs.store, slug)
     return {
         **counted.to_json(),
@@ -361,9 +351,25 @@ def result(request: Request, slug: Slug) -> dict[str, Any]:
 )
 async def record(request: Request, slug: Slug) -> Response:
     svc = services(request)
-    data = await run_in_threadpool(lambda: record_zip(svc.refs.record(slug)))
-    return Response(
-        data,
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{slug}-record.zip"'},
-    )
+    state = (await run_in_threadpool(svc.views.summary, slug)).state
+    if state == "open":
+        raise ApiError(
+            409,
+            "record_not_ready",
+            "the record is published once voting has closed; until then, read the board page by page "
+            f"(/api/referendums/{slug}/board) and watch its tree heads",
+            detail={"state": state},
+        )
+    deadline = time.monotonic() + RECORD_WAIT_SECONDS
+    while True:
+        path = await run_in_threadpool(svc.records.ready, slug)
+        if path is not None:
+            return FileResponse(path, media_type="application/zip", filename=f"{slug}-record.zip")
+        if time.monotonic() > deadline:
+            raise ApiError(
+                503,
+                "record_building",
+                "the record is being prepared: try again in a minute",
+                headers={"Retry-After": "30"},
+            )
+        await asyncio.sleep(0.1)

@@ -48,7 +48,16 @@ from istifta.web.sms_api import make_router
 __all__ = ["create_app"]
 
 STATIC = Path(__file__).parent / "static"
-STATUS_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 422: "bad_request"}
+STATUS_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    422: "bad_request",
+}
+BODY_LIMIT = 64 * 1024
+"""The largest request body any route takes unless it says otherwise (the console's
+uploads do): a ballot is at most 16 KB, a console form a few hundred bytes."""
 
 
 def create_app(
@@ -77,6 +86,8 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        max_body_size=BODY_LIMIT,
+        form_limits={"max_files": 0, "max_fields": 32, "max_part_size": 16 * 1024},
         # No spans, metrics or logs leave the server, whatever the environment sets up:
         # a span of /credentials/{P} would say when a voter looked, and costs a lookup
         # of the environment on every request.
@@ -84,7 +95,12 @@ def create_app(
     )
     opened = refs or Referendums.open(settings.data_dir, settings.database_url)
     app.state.services = Services(
-        opened, PublicViews(opened), settings, RateLimiter(settings.cast_rate, settings.cast_burst), sms
+        opened,
+        PublicViews(opened),
+        settings,
+        RateLimiter(settings.cast_rate, settings.cast_burst),
+        sms,
+        read_limiter=RateLimiter(settings.read_rate, settings.read_burst),
     )
     app.include_router(api.router)
     app.include_router(make_router(sms))

@@ -14,12 +14,14 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from istifta.accounts import SESSION_HOURS, Accounts, SignedIn
 from istifta.web.errors import ApiError
@@ -27,7 +29,17 @@ from istifta.web.i18n import translator
 from istifta.web.pages import language_of, render, state_text
 from istifta.web.services import client_address, services
 
-__all__ = ["COOKIE", "EVERYONE", "audit", "check_csrf", "page", "require", "router", "signed_in"]
+__all__ = [
+    "COOKIE",
+    "EVERYONE",
+    "audit",
+    "check_csrf",
+    "page",
+    "read_form",
+    "require",
+    "router",
+    "signed_in",
+]
 
 COOKIE = "istifta_session"
 LOGIN_CSRF = "istifta_login_csrf"
@@ -68,6 +80,25 @@ def require(*roles: str) -> Callable[[Request], SignedIn]:
 def check_csrf(who: SignedIn, token: str) -> None:
     if not hmac.compare_digest(who.csrf.encode(), token.encode()):
         raise ApiError(403, "csrf", "the form has expired: reload the page and try again")
+
+
+@asynccontextmanager
+async def read_form(
+    request: Request,
+    who: SignedIn,
+    *,
+    max_files: int = 0,
+    max_fields: int = 16,
+    max_part_size: int = 64 * 1024,
+) -> AsyncIterator[FormData]:
+    """The form of a signed-in request, parsed only now that its role has been checked,
+    within the limits given, its CSRF token checked; its files closed at the end. (A
+    ``Form``/``File`` parameter would have FastAPI parse the body, files and all,
+    before the role is known.)"""
+    async with request.form(max_files=max_files, max_fields=max_fields, max_part_size=max_part_size) as form:
+        csrf = form.get("csrf")
+        check_csrf(who, csrf if isinstance(csrf, str) else "")
+        yield form
 
 
 def audit(request: Request, who: SignedIn, action: str, target: str | None = None) -> None:
@@ -148,4 +179,6 @@ def logout(
 @router.get("", response_class=HTMLResponse)
 def home(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> HTMLResponse:
     log = _accounts(request).audit_log() if who.may("organiser") else []
-    return page(request, "console_home.html", who, referendums=services(request).views.summaries(), log=log)
+    return page(
+        request, "console_home.html", who, referendums=services(request).views.summaries(drafts=True), log=log
+    )

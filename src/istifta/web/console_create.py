@@ -20,15 +20,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from istifta.accounts import SignedIn
 from istifta.errors import ManifestError, WrongState
 from istifta.protocol.manifest import MAX_OPTIONS, MAX_QUESTIONS, VERSION, manifest_problems
-from istifta.web.console import audit, check_csrf, page, require
+from istifta.web.console import audit, page, read_form, require
 from istifta.web.i18n import LANGUAGES, Translator, translator
 from istifta.web.pages import ballot_preview, language_of
 from istifta.web.services import services
@@ -38,6 +38,9 @@ __all__ = ["router"]
 router = APIRouter(prefix="/console", include_in_schema=False)
 MANIFEST_LIMIT = 256 * 1024
 """The largest manifest file taken: 20 questions × 64 options × 3 languages fit well within it."""
+FORM_LIMIT = 1024 * 1024
+"""The largest form of a new referendum taken (every text of the largest manifest, and more)."""
+FORM_FIELDS = 8 + MAX_QUESTIONS * (6 + 3 * MAX_OPTIONS)
 _LOCAL = "%Y-%m-%dT%H:%M"
 _RANGE = re.compile(r"expected a number from (\d+) to (\d+)")
 
@@ -226,11 +229,13 @@ def new_form(request: Request, who: Annotated[SignedIn, Depends(require("organis
     return _render(request, who, Draft.blank(_zone(request)))
 
 
-@router.post("/new", response_model=None)
+@router.post("/new", response_model=None, max_body_size=FORM_LIMIT)
 async def new_submit(request: Request, who: Annotated[SignedIn, Depends(require("organiser"))]) -> Response:
-    form = await request.form()
-    csrf = form.get("csrf")
-    check_csrf(who, csrf if isinstance(csrf, str) else "")
+    async with read_form(request, who, max_fields=FORM_FIELDS) as form:
+        return _new_submit(request, who, form)
+
+
+def _new_submit(request: Request, who: SignedIn, form: FormData) -> Response:
     draft = Draft.read(form)
     action = str(form.get("action", "create"))
     if action not in ("create", "preview"):
@@ -268,17 +273,16 @@ def _create(request: Request, who: SignedIn, raw: Any, refused: Any) -> Response
     return RedirectResponse(f"/console/r/{manifest.slug}?done=created", status_code=303)
 
 
-@router.post("/new/manifest", response_model=None)
-def new_from_manifest(
-    request: Request,
-    who: Annotated[SignedIn, Depends(require("organiser"))],
-    csrf: Annotated[str, Form(max_length=64)],
-    manifest: Annotated[UploadFile, File()],
+@router.post("/new/manifest", response_model=None, max_body_size=MANIFEST_LIMIT + 64 * 1024)
+async def new_from_manifest(
+    request: Request, who: Annotated[SignedIn, Depends(require("organiser"))]
 ) -> Response:
-    check_csrf(who, csrf)
+    """A manifest file (form field ``manifest``; and ``csrf``), read once the role is checked."""
+    async with read_form(request, who, max_files=1) as form:
+        manifest = form.get("manifest")
+        body = await manifest.read(MANIFEST_LIMIT + 1) if isinstance(manifest, UploadFile) else b""
     t = _t(request)
     draft = Draft.blank(_zone(request))
-    body = manifest.file.read(MANIFEST_LIMIT + 1)
 
     def refused(message: str, problems: list[tuple[str, str]] | None = None) -> HTMLResponse:
         return _render(request, who, draft, upload_error=message, upload_problems=problems or [], status=400)
@@ -287,6 +291,8 @@ def new_from_manifest(
         return refused(t.gettext("This file is too large for a manifest (at most 256 KB)."))
     try:
         raw = json.loads(body.decode("utf-8"))
+    except RecursionError:
+        return refused(t.gettext("This file is not JSON text: %(reason)s") % {"reason": "nested too deeply"})
     except (UnicodeDecodeError, ValueError) as exc:
         return refused(t.gettext("This file is not JSON text: %(reason)s") % {"reason": str(exc)})
     problems = manifest_problems(raw)

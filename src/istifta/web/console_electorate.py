@@ -98,7 +98,7 @@ def electorate(
     return _page(request, who, slug, done=done)
 
 
-@router.post("/r/{slug}/electorate/check", response_model=None)
+@router.post("/r/{slug}/electorate/check", response_model=None, max_body_size=uploads.MAX_UPLOAD + 64 * 1024)
 async def check(
     request: Request, slug: str, who: Annotated[SignedIn, Depends(require(*IMPORTERS))]
 ) -> Response:

@@ -12,14 +12,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from istifta.accounts import SignedIn
 from istifta.ceremony_progress import ceremony_progress, confirm_trustee
 from istifta.errors import IstiftaError
 from istifta.web.charts import standalone
-from istifta.web.console import EVERYONE, audit, check_csrf, page, require
+from istifta.web.console import EVERYONE, audit, check_csrf, page, read_form, require
 from istifta.web.console_create import previews_for
 from istifta.web.i18n import Translator, translator
 from istifta.web.pages import language_of, schedule_of, turnout_chart
@@ -31,6 +33,10 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 Action = Literal["open", "close", "tally", "publish"]
 FILE_LIMIT = 4 * 1024 * 1024
 """The largest trustee or decryption file taken (a decryption of 20 × 64 options is about 400 KB)."""
+MAX_FILES = 64
+"""Files in one upload of trustees' files or decryptions, at most (a manifest has at most 64 trustees)."""
+UPLOAD_LIMIT = 16 * 1024 * 1024
+"""The largest upload of those files taken, all of them together."""
 STATE_OF_ACTION = {"open": "draft", "close": "open", "tally": "closed", "publish": "tallied"}
 Reader = Annotated[SignedIn, Depends(require(*EVERYONE))]
 Organiser = Annotated[SignedIn, Depends(require("organiser"))]
@@ -58,10 +64,10 @@ def _done(t: Translator, key: str) -> str:
 @router.get("/r/{slug}", response_class=HTMLResponse)
 def overview(request: Request, slug: str, who: Reader, done: str = "") -> HTMLResponse:
     svc = services(request)
-    s = svc.views.summary(slug)
+    s = svc.views.summary(slug, drafts=True)
     t = _t(request)
     ceremony = ceremony_progress(svc.refs, slug)
-    turnout = svc.views.turnout(slug)
+    turnout = svc.views.turnout(slug, drafts=True)
     head = svc.refs.tree_head(slug) if s.state != "draft" else None
     result = svc.views.result(slug) if s.state == "published" else None
     return page(
@@ -86,7 +92,7 @@ def overview(request: Request, slug: str, who: Reader, done: str = "") -> HTMLRe
 
 @router.get("/r/{slug}/preview", response_class=HTMLResponse)
 def preview(request: Request, slug: str, who: Reader) -> HTMLResponse:
-    s = services(request).views.summary(slug)
+    s = services(request).views.summary(slug, drafts=True)
     return page(
         request,
         "console_preview.html",
@@ -101,7 +107,7 @@ def preview(request: Request, slug: str, who: Reader) -> HTMLResponse:
 @router.get("/r/{slug}/turnout.json")
 def turnout_json(request: Request, slug: str, who: Reader) -> JSONResponse:
     svc = services(request)
-    rows = svc.views.turnout(slug)
+    rows = svc.views.turnout(slug, drafts=True)
     eligible = sum(r.eligible for r in rows)
     voted = sum(r.voted for r in rows)
     head = svc.refs.tree_head(slug) if svc.refs.state(slug) != "draft" else None
@@ -119,7 +125,7 @@ def turnout_json(request: Request, slug: str, who: Reader) -> JSONResponse:
 
 @router.get("/r/{slug}/turnout.svg")
 def turnout_svg(request: Request, slug: str, who: Reader) -> Response:
-    rows = services(request).views.turnout(slug)
+    rows = services(request).views.turnout(slug, drafts=True)
     chart = turnout_chart(_t(request), rows, language_of(request).direction == "rtl")
     body = (
         standalone(chart)
@@ -136,7 +142,7 @@ def _trustees_page(
     request: Request, slug: str, who: SignedIn, status: int = 200, **context: Any
 ) -> HTMLResponse:
     svc = services(request)
-    s = svc.views.summary(slug)
+    s = svc.views.summary(slug, drafts=True)
     return page(
         request,
         "console_trustees.html",
@@ -155,34 +161,33 @@ def trustees(request: Request, slug: str, who: Reader, done: str = "") -> HTMLRe
     return _trustees_page(request, slug, who, done=_done(_t(request), done))
 
 
-async def _json_files(uploads: list[UploadFile], t: Translator) -> list[tuple[Any, str]]:
+async def _json_files(request: Request, who: SignedIn, t: Translator) -> list[tuple[Any, str]]:
+    """The form's ``files`` (each at most :data:`FILE_LIMIT`), read as JSON, once the
+    organiser's role and the form's CSRF token have been checked."""
     read = []
-    for upload in uploads:
-        name = upload.filename or "file"
-        body = await upload.read(FILE_LIMIT + 1)
-        if len(body) > FILE_LIMIT:
-            raise ValueError(t.gettext("%(name)s is too large.") % {"name": name})
-        try:
-            read.append((json.loads(body.decode("utf-8")), name))
-        except (UnicodeDecodeError, ValueError):
-            raise ValueError(t.gettext("%(name)s is not a JSON file.") % {"name": name}) from None
+    async with read_form(request, who, max_files=MAX_FILES) as form:
+        for upload in form.getlist("files"):
+            if not isinstance(upload, UploadFile):
+                continue
+            name = upload.filename or "file"
+            body = await upload.read(FILE_LIMIT + 1)
+            if len(body) > FILE_LIMIT:
+                raise ValueError(t.gettext("%(name)s is too large.") % {"name": name})
+            try:
+                read.append((json.loads(body.decode("utf-8")), name))
+            except (UnicodeDecodeError, ValueError, RecursionError):
+                raise ValueError(t.gettext("%(name)s is not a JSON file.") % {"name": name}) from None
     return read
 
 
-@router.post("/r/{slug}/trustees", response_model=None)
-async def add_trustees(
-    request: Request,
-    slug: str,
-    who: Organiser,
-    csrf: Csrf,
-    files: Annotated[list[UploadFile], File(description="trustee-<i>.json files")],
-) -> Response:
-    """Trustees' public files (``trustee-<i>.json``): all kept, or none if one is bad."""
-    check_csrf(who, csrf)
+@router.post("/r/{slug}/trustees", response_model=None, max_body_size=UPLOAD_LIMIT)
+async def add_trustees(request: Request, slug: str, who: Organiser) -> Response:
+    """Trustees' public files (form field ``files``, ``trustee-<i>.json``; and ``csrf``):
+    all kept, or none if one is bad."""
     refs = services(request).refs
     try:
-        read = await _json_files(files, _t(request))
-        indices = refs.add_trustees(slug, read)
+        read = await _json_files(request, who, _t(request))
+        indices = await run_in_threadpool(refs.add_trustees, slug, read)
     except (ValueError, IstiftaError) as exc:
         return _trustees_page(request, slug, who, 400, upload_error=str(exc))
     audit(request, who, "add trustee keys", f"{slug}: {', '.join(map(str, indices))}")
@@ -208,21 +213,15 @@ def confirm(
     return RedirectResponse(f"/console/r/{slug}/trustees?done=confirmed", status_code=303)
 
 
-@router.post("/r/{slug}/decryptions", response_model=None)
-async def add_decryptions(
-    request: Request,
-    slug: str,
-    who: Organiser,
-    csrf: Csrf,
-    files: Annotated[list[UploadFile], File(description="partial-<i>.json files")],
-) -> Response:
-    """Trustees' partial decryptions: each checked against the tally and the trustee's
-    ``V_j``; all put on the board, or none if one is bad."""
-    check_csrf(who, csrf)
+@router.post("/r/{slug}/decryptions", response_model=None, max_body_size=UPLOAD_LIMIT)
+async def add_decryptions(request: Request, slug: str, who: Organiser) -> Response:
+    """Trustees' partial decryptions (form field ``files``, ``partial-<i>.json``; and
+    ``csrf``): each checked against the tally and the trustee's ``V_j``; all put on
+    the board, or none if one is bad."""
     refs = services(request).refs
     try:
-        read = await _json_files(files, _t(request))
-        receipts = refs.add_partial_decryptions(slug, [raw for raw, _ in read])
+        read = await _json_files(request, who, _t(request))
+        receipts = await run_in_threadpool(refs.add_partial_decryptions, slug, [raw for raw, _ in read])
     except (ValueError, IstiftaError) as exc:
         return _trustees_page(request, slug, who, 400, decryption_error=str(exc))
     audit(
@@ -241,8 +240,8 @@ def _confirm_page(
     request: Request, slug: str, action: Action, who: SignedIn, status: int = 200, problem: str = ""
 ) -> HTMLResponse:
     svc = services(request)
-    s = svc.views.summary(slug)
-    turnout = svc.views.turnout(slug)
+    s = svc.views.summary(slug, drafts=True)
+    turnout = svc.views.turnout(slug, drafts=True)
     return page(
         request,
         "console_confirm.html",

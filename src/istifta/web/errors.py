@@ -14,6 +14,7 @@ from istifta.errors import (
     InvalidBallot,
     IstiftaError,
     SelectionError,
+    StoreMismatch,
     UnknownElection,
     WrongState,
 )
@@ -49,6 +50,8 @@ def from_istifta(e: IstiftaError) -> ApiError:
         return ApiError(422, "invalid_ballot", message, detail=where)
     if isinstance(e, SelectionError):
         return ApiError(422, "invalid_selection", message)
+    if isinstance(e, StoreMismatch):
+        return ApiError(500, "store_mismatch", message)
     if isinstance(e, DecodeError):
         return ApiError(400, "malformed", message)
     return ApiError(409, "refused", message)

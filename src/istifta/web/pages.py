@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -25,12 +25,13 @@ from istifta.web.charts import Bar, bar_chart
 from istifta.web.i18n import LANGUAGES, Language, Translator, pick_language, translator
 from istifta.web.messages import script_messages
 from istifta.web.services import services
+from istifta.web.throttle import throttle_reads
 
 __all__ = ["TEMPLATES", "ballot_preview", "render", "router"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE = 50
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(throttle_reads)])
 env = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(["html"]),
@@ -124,8 +125,7 @@ def _context(request: Request, s: Summary) -> dict[str, Any]:
 
 @router.get("/", response_class=HTMLResponse)
 def index(request: Request) -> HTMLResponse:
-    summaries = services(request).views.summaries()
-    return render(request, "index.html", referendums=[s for s in summaries if s.state != "draft"])
+    return render(request, "index.html", referendums=services(request).views.summaries())
 
 
 @router.get("/r/{slug}", response_class=HTMLResponse)
@@ -133,7 +133,7 @@ def referendum(request: Request, slug: str) -> HTMLResponse:
     svc = services(request)
     s = svc.views.summary(slug)
     t = translator(language_of(request).code, svc.settings.timezone)
-    rows = svc.views.turnout(slug) if s.state != "draft" else []
+    rows = svc.views.turnout(slug)
     chart = turnout_chart(t, rows, language_of(request).direction == "rtl")
     voted = sum(r.voted for r in rows)
     eligible = sum(r.eligible for r in rows)

@@ -17,6 +17,7 @@ from istifta.public import PublicViews
 from istifta.sms.dispatch import Dispatcher
 from istifta.sms.settings import SmsSettings
 from istifta.web.ratelimit import RateLimiter
+from istifta.web.record_files import RecordFiles
 from istifta.web.settings import WebSettings
 
 __all__ = ["Senders", "Services", "client_address", "services"]
@@ -104,6 +105,12 @@ class Services:
     settings: WebSettings
     limiter: RateLimiter
     sms: SmsSettings
+    read_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(600.0, 120))
+    records: RecordFiles = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.records = RecordFiles(self.refs, self.settings.data_dir / "records")
+
     senders: Senders = field(default_factory=Senders)
 
     def close(self) -> None:

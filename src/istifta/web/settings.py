@@ -42,6 +42,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("cast_burst", "ISTIFTA_CAST_BURST", "20", "Ballots one client address may cast at once."),
     Setting(
+        "read_rate",
+        "ISTIFTA_READ_RATE",
+        "600",
+        "Public pages and API reads one client address may make per minute (casting is counted apart).",
+    ),
+    Setting("read_burst", "ISTIFTA_READ_BURST", "120", "Public reads one client address may make at once."),
+    Setting(
         "trust_forwarded",
         "ISTIFTA_TRUST_FORWARDED",
         "false",
@@ -74,6 +81,8 @@ class WebSettings:
     database_url: str | None = None
     cast_rate: float = 60.0
     cast_burst: int = 20
+    read_rate: float = 600.0
+    read_burst: int = 120
     trust_forwarded: bool = False
     hsts: bool = True
     timezone: str = "Asia/Baghdad"
@@ -104,6 +113,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
             "database_url": raw["database_url"] or None,
             "cast_rate": float(raw["cast_rate"]),
             "cast_burst": int(raw["cast_burst"]),
+            "read_rate": float(raw["read_rate"]),
+            "read_burst": int(raw["read_burst"]),
             "trust_forwarded": _truth(raw["trust_forwarded"], "ISTIFTA_TRUST_FORWARDED"),
             "hsts": _truth(raw["hsts"], "ISTIFTA_HSTS"),
             "timezone": raw["timezone"],
