@@ -171,7 +171,7 @@ def import_the_electorate(page: Page, desk: Desk) -> None:
 def _turnout(desk: Desk) -> list[object]:
     from istifta.public import PublicViews
 
-    return PublicViews(desk.refs).turnout(SLUG)  # type: ignore[return-value]
+    return PublicViews(desk.refs).turnout(SLUG, drafts=True)  # type: ignore[return-value]
 
 
 def confirm(page: Page, desk: Desk, action: str) -> None:

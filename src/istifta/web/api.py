@@ -169,7 +169,12 @@ def electorate_proof(request: Request, slug: Slug, credential: Hex64) -> dict[st
 
 async def _read_ballot(request: Request) -> Any:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BALLOT_BYTES:
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdecimal()
+        and int(declared) > MAX_BALLOT_BYTES
+    ):
         raise ApiError(413, "ballot_too_large", f"a ballot is at most {MAX_BALLOT_BYTES} bytes")
     body = bytearray()
     async for chunk in request.stream():
@@ -180,6 +185,8 @@ async def _read_ballot(request: Request) -> Any:
         return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ApiError(400, "malformed_json", "the body is not a JSON document") from None
+    except RecursionError:
+        raise ApiError(400, "malformed_json", "the body's JSON is nested too deeply for a ballot") from None
 
 
 @router.post(

@@ -37,6 +37,7 @@ from istifta.web import (
     console_sms,
     pages,
 )
+from istifta.web.body_limit import BODY_LIMIT, TooLargeAnswers, too_large
 from istifta.web.errors import ApiError, from_istifta
 from istifta.web.i18n import LANGUAGES
 from istifta.web.ratelimit import RateLimiter
@@ -55,9 +56,6 @@ STATUS_CODES = {
     413: "too_large",
     422: "bad_request",
 }
-BODY_LIMIT = 64 * 1024
-"""The largest request body any route takes unless it says otherwise (the console's
-uploads do): a ballot is at most 16 KB, a console form a few hundred bytes."""
 
 
 def create_app(
@@ -86,7 +84,6 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
-        max_body_size=BODY_LIMIT,
         form_limits={"max_files": 0, "max_fields": 32, "max_part_size": 16 * 1024},
         # No spans, metrics or logs leave the server, whatever the environment sets up:
         # a span of /credentials/{P} would say when a voter looked, and costs a lookup
@@ -102,8 +99,8 @@ def create_app(
         sms,
         read_limiter=RateLimiter(settings.read_rate, settings.read_burst),
     )
-    app.include_router(api.router)
-    app.include_router(make_router(sms))
+    app.include_router(api.router, max_body_size=BODY_LIMIT)
+    app.include_router(make_router(sms), max_body_size=BODY_LIMIT)
     # The console before the pages: their /{slug} would take /console.
     for part in (
         console,
@@ -113,10 +110,11 @@ def create_app(
         console_sms,
         console_accounts,
     ):
-        app.include_router(part.router)
-    app.include_router(pages.router)
+        app.include_router(part.router, max_body_size=BODY_LIMIT)
+    app.include_router(pages.router, max_body_size=BODY_LIMIT)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     _install_handlers(app)
+    app.add_middleware(TooLargeAnswers, answer=_answer)
     app.add_middleware(GZipMiddleware, minimum_size=500)
     app.add_middleware(SecurityHeaders, hsts=settings.hsts)
     return app
@@ -152,6 +150,8 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 413:
+            return _answer(request, too_large(request.scope))
         code = STATUS_CODES.get(exc.status_code, "error")
         return _answer(request, ApiError(exc.status_code, code, str(exc.detail), dict(exc.headers or {})))
 

@@ -133,7 +133,7 @@ class Draft:
             self.questions.append(_question(2))
         elif what == "remove_question" and len(self.questions) > 1:
             self.questions.pop()
-        elif what in ("add_option", "remove_option") and where.isdigit() and int(where) < len(self.questions):
+        elif what in ("add_option", "remove_option") and _whole(where) and int(where) < len(self.questions):
             options = self.questions[int(where)]["options"]
             if what == "add_option" and len(options) < MAX_OPTIONS:
                 options.append({code: "" for code in LANGUAGES})
@@ -150,12 +150,17 @@ def _question(options: int) -> dict[str, Any]:
     }
 
 
+def _whole(value: str) -> bool:
+    """Digits 0-9 only (``str.isdigit`` also takes ``²``, which ``int`` refuses)."""
+    return value.isascii() and value.isdecimal()
+
+
 def _bounded(value: str, low: int, high: int) -> int:
-    return min(max(int(value), low), high) if value.isdigit() else low
+    return min(max(int(value), low), high) if _whole(value) and len(value) < 6 else low
 
 
 def _number(value: str, name: str, problems: dict[str, str], t: Translator) -> int | str:
-    if value.isdigit() and len(value) < 6:
+    if _whole(value) and len(value) < 6:
         return int(value)
     problems[name] = t.gettext("Give a whole number.")
     return value

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -193,7 +194,7 @@ def board(
 
 
 @router.get("/r/{slug}/board/{index}", response_class=HTMLResponse)
-def entry(request: Request, slug: str, index: int) -> HTMLResponse:
+def entry(request: Request, slug: str, index: Annotated[int, PathParam(ge=0, le=2**62)]) -> HTMLResponse:
     svc = services(request)
     s = svc.views.summary(slug)
     row = svc.views.entry(slug, index)

@@ -108,7 +108,7 @@ def _authorize(request: Request, token: bytes) -> None:
 async def _read(request: Request) -> bytes:
     too_large = ApiError(413, "too_large", f"a delivery report is at most {MAX_REPORT_BYTES // 1024} KB")
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_REPORT_BYTES:
+    if length.isascii() and length.isdecimal() and int(length) > MAX_REPORT_BYTES:
         raise too_large
     body = b""
     async for chunk in request.stream():
@@ -123,7 +123,7 @@ def _fields(request: Request, raw: bytes) -> dict[str, Any]:
         return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
     try:
         fields = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApiError(400, "bad_request", "a delivery report is a JSON object or form fields") from None
     if not isinstance(fields, dict):
         raise ApiError(400, "bad_request", "a delivery report is a JSON object or form fields")
