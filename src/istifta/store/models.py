@@ -212,6 +212,20 @@ class Account(Base):
     """argon2id, in its PHC string form."""
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When an organiser disabled the account: it may not sign in, its sessions are gone."""
+
+
+class SignInFailure(Base):
+    """One failed console sign-in, counted against a ``key``: ``account:NAME`` or
+    ``address:PREFIX``. Failures older than the lockout window are deleted."""
+
+    __tablename__ = "signin_failures"
+    __table_args__ = (Index("ix_signin_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ConsoleSession(Base):
