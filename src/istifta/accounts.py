@@ -15,6 +15,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -26,15 +29,21 @@ from sqlalchemy.orm import Session
 
 from istifta.errors import DecodeError, LifecycleError
 from istifta.store.db import Store
+from istifta.store.failures import Failures
 from istifta.store.models import Account, AccountInvitation, AuditEntry, ConsoleSession
 
 __all__ = [
+    "ACCOUNT_FAILURES",
+    "ADDRESS_FAILURES",
     "INVITATION_HOURS",
+    "LOCKOUT",
     "ROLES",
     "SESSION_HOURS",
     "Accounts",
+    "Busy",
     "Invitation",
     "SignedIn",
+    "Throttled",
     "check_password",
     "check_role",
     "check_username",
@@ -47,6 +56,37 @@ _CODE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}")
 _hasher = PasswordHasher()
 _DUMMY = _hasher.hash("a password nobody has")  # so an unknown name costs as much as a wrong password
+LOCKOUT = timedelta(minutes=15)
+ACCOUNT_FAILURES = 20
+"""Failed sign-ins to one account, from anywhere, in :data:`LOCKOUT`, before it is locked."""
+ADDRESS_FAILURES = 10
+"""Failed sign-ins or invitation codes from one address (an IPv6 /64), any names."""
+HASHING_AT_ONCE = 3
+"""argon2id computations at once in a process (64 MiB each); more wait, at most :data:`HASHING_WAIT` s."""
+HASHING_WAIT = 10.0
+_hashing_slots = threading.BoundedSemaphore(HASHING_AT_ONCE)
+
+
+class Throttled(LifecycleError):
+    """Too many failures lately: ``wait`` seconds before the next attempt is heard."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"too many failed attempts: try again in {int(wait // 60) + 1} minutes")
+        self.wait = wait
+
+
+class Busy(LifecycleError):
+    """Every password-hashing slot stayed taken: the server is under a flood of sign-ins."""
+
+
+@contextmanager
+def _hashing() -> Iterator[None]:
+    if not _hashing_slots.acquire(timeout=HASHING_WAIT):
+        raise Busy("the server is busy with other sign-ins: try again in a minute")
+    try:
+        yield
+    finally:
+        _hashing_slots.release()
 
 
 @dataclass(frozen=True)
@@ -99,12 +139,15 @@ def _add_account(session: Session, username: str, password: str, role: str) -> N
     if session.execute(select(Account.id).where(Account.username == username)).first():
         raise LifecycleError(f"there is already an account called {username!r}")
     now = datetime.now(UTC)
-    session.add(Account(username=username, password_hash=_hasher.hash(password), role=role, created_at=now))
+    with _hashing():
+        hashed = _hasher.hash(password)
+    session.add(Account(username=username, password_hash=hashed, role=role, created_at=now))
 
 
 class Accounts:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.failures = Failures(store, LOCKOUT)
 
     def create(self, username: str, password: str, role: str, by: str = "istifta admin") -> None:
         check_username(username)
@@ -125,20 +168,42 @@ class Accounts:
                 for a in session.execute(select(Account).order_by(Account.username)).scalars()
             ]
 
-    def sign_in(self, username: str, password: str) -> str | None:
-        """A new session's token, or ``None`` when the name or the password is wrong."""
-        with self.store.session() as session, session.begin():
+    def sign_in(self, username: str, password: str, address: str = "") -> str | None:
+        """A new session's token, or ``None`` when the name or the password is wrong.
+
+        A failure counts against the name (known or not) and the client's
+        ``address``; either over its limit (:data:`ACCOUNT_FAILURES`,
+        :data:`ADDRESS_FAILURES` in :data:`LOCKOUT`) and :class:`Throttled` is
+        raised before the password is looked at. A disabled account's right
+        password is a wrong one."""
+        limits = {f"account:{username}": ACCOUNT_FAILURES}
+        if address:
+            limits[f"address:{address}"] = ADDRESS_FAILURES
+        wait = self.failures.wait(limits)
+        if wait:
+            raise Throttled(wait)
+        with self.store.session() as session:
             account = session.execute(select(Account).where(Account.username == username)).scalar()
-            try:
+        try:
+            with _hashing():
                 _hasher.verify(account.password_hash if account else _DUMMY, password)
-            except (VerificationError, InvalidHashError):
-                return None
-            if account is None:
-                return None
-            if _hasher.check_needs_rehash(account.password_hash):
-                account.password_hash = _hasher.hash(password)
-            token = secrets.token_urlsafe(32)
-            now = datetime.now(UTC)
+                rehashed = (
+                    _hasher.hash(password)
+                    if account and _hasher.check_needs_rehash(account.password_hash)
+                    else None
+                )
+        except (VerificationError, InvalidHashError):
+            account = None
+        if account is None or account.disabled_at is not None:
+            self.failures.add(*limits)
+            return None
+        token = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        with self.store.session() as session, session.begin():
+            if rehashed:
+                session.execute(
+                    update(Account).where(Account.id == account.id).values(password_hash=rehashed)
+                )
             session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
             session.add(
                 ConsoleSession(
@@ -149,7 +214,15 @@ class Accounts:
                 )
             )
             session.add(AuditEntry(at=now, username=username, action="sign in", target=None))
-            return token
+        self.failures.clear(f"account:{username}")
+        return token
+
+    def address_wait(self, address: str) -> float:
+        """The seconds before ``address`` may try again (0: now): for :meth:`join`."""
+        return self.failures.wait({f"address:{address}": ADDRESS_FAILURES})
+
+    def address_failed(self, address: str) -> None:
+        self.failures.add(f"address:{address}")
 
     def signed_in(self, token: str | None) -> SignedIn | None:
         if not token:
@@ -229,6 +302,11 @@ class Accounts:
         with self.store.session() as session:
             return session.execute(select(Account.id).where(Account.username == username)).first() is not None
 
+    def check_invitation(self, code: str) -> None:
+        """Refuse (:class:`LifecycleError`) a code unknown, used or expired."""
+        with self.store.session() as session:
+            _usable_invitation(session, code.strip())
+
     def join(self, code: str, username: str, password: str) -> str:
         """Open the account an invitation offers, by the rules of :meth:`create`, and use
         the invitation up, in one transaction; the account's role. A code unknown, used
@@ -236,27 +314,32 @@ class Accounts:
         check_username(username)
         check_password(password)
         code = code.strip()
-        token_hash = _digest(code)
-        used_up = LifecycleError("this invitation has been used already: ask an organiser for a new one")
-        unknown = LifecycleError("no invitation has this code: check it, or ask an organiser for a new one")
         with self.store.session() as session, session.begin():
-            found = session.get(AccountInvitation, token_hash) if _CODE.fullmatch(code) else None
-            if found is None:
-                raise unknown
-            if found.used_at is not None:
-                raise used_up
+            found = _usable_invitation(session, code)
             now = datetime.now(UTC)
-            if _aware(found.expires_at) <= now:
-                raise LifecycleError("this invitation has expired: ask an organiser for a new one")
             role, by = found.role, found.created_by
             _add_account(session, username, password, role)
             taken = session.execute(
                 update(AccountInvitation)
-                .where(AccountInvitation.token_hash == token_hash, AccountInvitation.used_at.is_(None))
+                .where(AccountInvitation.token_hash == found.token_hash, AccountInvitation.used_at.is_(None))
                 .values(used_by=username, used_at=now)
             )
             if cast(CursorResult[Any], taken).rowcount != 1:  # another join took it meanwhile
-                raise used_up
+                raise _USED_UP
             target = f"{username} ({role}), invited by {by}"[:128]
             session.add(AuditEntry(at=now, username=username, action="join", target=target))
         return role
+
+
+_USED_UP = LifecycleError("this invitation has been used already: ask an organiser for a new one")
+
+
+def _usable_invitation(session: Session, code: str) -> AccountInvitation:
+    found = session.get(AccountInvitation, _digest(code)) if _CODE.fullmatch(code) else None
+    if found is None:
+        raise LifecycleError("no invitation has this code: check it, or ask an organiser for a new one")
+    if found.used_at is not None:
+        raise _USED_UP
+    if _aware(found.expires_at) <= datetime.now(UTC):
+        raise LifecycleError("this invitation has expired: ask an organiser for a new one")
+    return found

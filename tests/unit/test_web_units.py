@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from starlette.datastructures import Headers
 
 from istifta.web.ratelimit import RateLimiter
 from istifta.web.services import client_address
@@ -32,8 +33,8 @@ def test_the_bucket_allows_a_burst_then_the_rate() -> None:
     assert limiter.take("a") == 0.0
 
 
-def request(host: str, forwarded: str | None = None) -> Any:
-    headers = {"x-forwarded-for": forwarded} if forwarded else {}
+def request(host: str, *forwarded: str) -> Any:
+    headers = Headers(raw=[(b"x-forwarded-for", hop.encode()) for hop in forwarded])
     return SimpleNamespace(client=SimpleNamespace(host=host), headers=headers)
 
 
@@ -42,8 +43,12 @@ def test_clients_are_told_apart_by_address_and_ipv6_by_network() -> None:
     a = client_address(request("2001:db8:1:2:aaaa::1"), False)
     b = client_address(request("2001:db8:1:2:bbbb::9"), False)
     assert a == b == "2001:db8:1:2::/64"
-    assert client_address(request("10.0.0.7", "192.0.2.5, 10.0.0.7"), False) == "10.0.0.7"
-    assert client_address(request("10.0.0.7", "192.0.2.5, 10.0.0.7"), True) == "192.0.2.5"
+    assert client_address(request("::ffff:192.0.2.5"), False) == "192.0.2.5"  # IPv4 on a dual-stack socket
+    assert client_address(request("10.0.0.7", "192.0.2.5, 198.51.100.3"), False) == "10.0.0.7"
+    # the proxy's hop is the last: what is left of it, the client wrote
+    assert client_address(request("10.0.0.7", "192.0.2.5, 198.51.100.3"), True) == "198.51.100.3"
+    assert client_address(request("10.0.0.7", "192.0.2.5", "198.51.100.3"), True) == "198.51.100.3"
+    assert client_address(request("10.0.0.7"), True) == "10.0.0.7"  # no header: the socket's peer
 
 
 def test_settings_come_from_the_environment_and_say_what_is_wrong() -> None:

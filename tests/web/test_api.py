@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from istifta.board.merkle import leaf_hash, verify_consistency, verify_inclusion
 from istifta.board.treehead import verify_tree_head
@@ -144,6 +145,18 @@ def test_casting_is_rate_limited_per_address(tmp_path: Path) -> None:
         assert answers[2].json()["code"] == "rate_limited"
         assert int(answers[2].headers["retry-after"]) >= 1
         assert limited.board_size() == 3
+
+
+def test_ipv4_phones_on_a_dual_stack_socket_each_have_their_own_limit(tmp_path: Path) -> None:
+    for limited in serve(tmp_path, None, cast_rate=1.0, cast_burst=2):
+        size = limited.board_size()
+        app = limited.client.app
+        first, second = (TestClient(app, client=(f"::ffff:192.0.2.{n}", 40000)) for n in (1, 2))
+        answers = [first.post(f"{limited.api}/ballots", json=ballot(limited, i, 0)) for i in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        other = second.post(f"{limited.api}/ballots", json=ballot(limited, 3, 0))
+        assert other.status_code == 200  # not in the first phone's bucket (once: all of ::/64)
+        assert limited.board_size() == size + 3
 
 
 def test_a_credential_can_get_its_inclusion_proof_in_the_electorate(live: Live) -> None:

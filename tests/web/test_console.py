@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Route
 
-from istifta.accounts import Accounts
+from istifta.accounts import ACCOUNT_FAILURES, ADDRESS_FAILURES, Accounts
 from istifta.web import console
 
 from .conftest import Live, serve
@@ -23,7 +23,6 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Live]:
-    console._failures.clear()
     for live in serve(tmp_path, None):
         accounts = Accounts(live.refs.store)
         accounts.create("org", PASSWORD, "organiser")
@@ -72,15 +71,47 @@ def test_the_session_cookie_is_httponly_and_strict(site: Live) -> None:
     assert "httponly" in header and "samesite=strict" in header and "path=/console" in header
 
 
-def test_a_wrong_password_is_refused_and_repeated_failures_lock_the_name(site: Live) -> None:
+def test_a_wrong_password_is_refused_and_repeated_failures_lock_the_address(site: Live) -> None:
     assert sign_in(site.client, "org", "not the password") == "/console/login?failed=wrong"
     assert "The name or the password is wrong." in site.client.get("/console/login?failed=wrong&lang=en").text
     assert sign_in(site.client, "nobody", "whatever at all") == "/console/login?failed=wrong"
-    for _ in range(4):
-        sign_in(site.client, "org", "not the password")
-    locked = sign_in(site.client, "org")  # even the right password, for a while
-    assert locked.startswith("/console/login?failed=locked")
+    for n in range(ADDRESS_FAILURES - 2):  # any names, from one address
+        assert sign_in(site.client, f"guess{n}", "not the password") == "/console/login?failed=wrong"
+    locked = sign_in(site.client, "watcher")  # even another account's right password, for a while
+    assert locked == "/console/login?failed=locked15"
+    page = site.client.get(f"{locked}&lang=en").text
+    assert "Too many failed attempts: try again in 15 minutes." in page
     assert site.client.cookies.get(console.COOKIE) is None
+
+
+@pytest.fixture
+def proxied(tmp_path: Path) -> Iterator[Live]:
+    """Behind a proxy that adds the client's address to X-Forwarded-For."""
+    for live in serve(tmp_path, None, trust_forwarded=True):
+        Accounts(live.refs.store).create("org", PASSWORD, "organiser")
+        yield live
+
+
+def test_guesses_from_many_addresses_lock_the_account_not_the_others(proxied: Live) -> None:
+    client = proxied.client
+    Accounts(proxied.refs.store).create("amina", PASSWORD, "organiser")
+    for n in range(ACCOUNT_FAILURES):  # two guesses from each of ten addresses: no address is locked
+        client.headers["x-forwarded-for"] = f"198.51.100.{n // 2}"
+        assert sign_in(client, "org", f"guess number {n}") == "/console/login?failed=wrong"
+    client.headers["x-forwarded-for"] = "203.0.113.9"  # the organiser, from elsewhere
+    assert sign_in(client, "org").startswith("/console/login?failed=locked")
+    assert sign_in(client, "amina") == "/console"  # another account is not locked
+
+
+def test_the_proxys_hop_counts_not_what_the_client_wrote(proxied: Live) -> None:
+    client = proxied.client
+    for n in range(ADDRESS_FAILURES):  # one client writes a new first hop each time
+        client.headers["x-forwarded-for"] = f"10.9.8.{n}, 192.0.2.44"
+        assert sign_in(client, f"guess{n}", "not the password") == "/console/login?failed=wrong"
+    client.headers["x-forwarded-for"] = "10.0.0.1, 192.0.2.44"
+    assert sign_in(client, "org").startswith("/console/login?failed=locked")
+    client.headers["x-forwarded-for"] = "192.0.2.45"  # a neighbour is not
+    assert sign_in(client, "org") == "/console"
 
 
 def test_a_form_without_its_token_is_refused(site: Live) -> None:

@@ -16,9 +16,8 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import update
 
-from istifta.accounts import Accounts
+from istifta.accounts import ADDRESS_FAILURES, Accounts
 from istifta.store.models import AccountInvitation
-from istifta.web import console, console_accounts
 
 from .conftest import Live, serve
 from .test_console import PASSWORD, sign_in
@@ -28,8 +27,6 @@ NEW_PASSWORD = "a long enough passphrase"
 
 @pytest.fixture
 def site(tmp_path: Path, store_url: str | None) -> Iterator[Live]:
-    console._failures.clear()
-    console_accounts._failures.clear()
     for live in serve(tmp_path, store_url):
         accounts = Accounts(live.refs.store)
         accounts.create("org", PASSWORD, "organiser")
@@ -119,9 +116,21 @@ def test_the_join_form_names_what_is_wrong_next_to_each_field(site: Live) -> Non
 
 def test_wrong_codes_are_throttled(site: Live) -> None:
     client = fresh(site)
-    for _ in range(console_accounts.FAILURES):
+    for _ in range(ADDRESS_FAILURES):
         assert join(client, "y" * 43, "guesser").status_code == 409
     assert join(client, "y" * 43, "guesser").status_code == 429
+
+
+@pytest.mark.parametrize("code", ["", "z" * 43])
+def test_without_a_good_code_the_join_form_says_nothing_of_the_username(site: Live, code: str) -> None:
+    client = fresh(site)
+    for _ in range(ADDRESS_FAILURES):  # a registrar's name, tried with no code or a made-up one
+        answer = join(client, code, "reg")
+        assert answer.status_code == 409
+        assert "taken" not in answer.text and 'id="username-error"' not in answer.text
+    locked = join(client, code, "reg")  # and every try counts
+    assert locked.status_code == 429 and "taken" not in locked.text
+    assert {u for u, _ in Accounts(site.refs.store).roster()} == {"org", "reg", "watcher"}
 
 
 def test_only_an_organiser_sees_the_accounts_and_invites(site: Live) -> None:

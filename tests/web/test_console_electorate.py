@@ -18,7 +18,7 @@ from httpx import Response
 from istifta.accounts import Accounts
 from istifta.crypto.credentials import credential_secret, public_credential
 from istifta.testing import live_manifest
-from istifta.web import console, console_uploads
+from istifta.web import console_uploads
 from istifta.web.console_electorate import electorate_counts
 
 from .conftest import Live, serve
@@ -37,7 +37,6 @@ GOOD = BAD.replace("07701234,", "0771 234 5678,").replace("Atlantis", "Basrah")
 
 @pytest.fixture
 def site(tmp_path: Path, store_url: str | None) -> Iterator[Live]:
-    console._failures.clear()
     for live in serve(tmp_path, store_url):
         live.refs.create(live_manifest(slug=DRAFT))
         accounts = Accounts(live.refs.store)

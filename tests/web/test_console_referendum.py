@@ -19,7 +19,6 @@ from istifta.crypto.rng import SeededRandom
 from istifta.lifecycle import Referendums
 from istifta.public import PublicViews
 from istifta.testing import Ceremony, live_manifest, run_ceremony
-from istifta.web import console
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings
 
@@ -53,7 +52,6 @@ class Desk:
 
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Desk]:
-    console._failures.clear()
     d = Desk(tmp_path)
     yield d
     d.refs.close_store()

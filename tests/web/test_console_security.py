@@ -62,9 +62,7 @@ ROLES: dict[tuple[str, str], set[str]] = {
 
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Desk]:
-    from istifta.web import console
 
-    console._failures.clear()
     d = Desk(tmp_path)
     ceremony_for(d)
     yield d

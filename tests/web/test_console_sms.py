@@ -29,7 +29,6 @@ from istifta.sms.invitations import PLACEHOLDER_CODE, templates_path
 from istifta.sms.sealing import load_code_box
 from istifta.store.models import SmsMessage
 from istifta.testing import Opened, live_manifest, open_referendum
-from istifta.web import console
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings
 
@@ -74,7 +73,6 @@ class Site:
 
 def serve_sms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_url: str | None) -> Iterator[Site]:
     monkeypatch.setenv("ISTIFTA_SMS_LINK_BASE", "https://ist.iq")  # a short link: one segment in Arabic
-    console._failures.clear()
     data = tmp_path / "data"
     for live in serve(tmp_path, store_url):
         rng = SeededRandom("console sms")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC
@@ -23,7 +22,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from istifta.accounts import SESSION_HOURS, Accounts, SignedIn
+from istifta.accounts import SESSION_HOURS, Accounts, Busy, SignedIn, Throttled
 from istifta.web.errors import ApiError
 from istifta.web.i18n import translator
 from istifta.web.pages import language_of, render, state_text
@@ -43,10 +42,7 @@ __all__ = [
 
 COOKIE = "istifta_session"
 LOGIN_CSRF = "istifta_login_csrf"
-FAILURES = 5
-LOCKOUT_SECONDS = 15 * 60
 router = APIRouter(prefix="/console", include_in_schema=False)
-_failures: dict[tuple[str, str], list[float]] = {}
 
 
 EVERYONE = ("organiser", "registrar", "observer")
@@ -115,13 +111,6 @@ def page(request: Request, template: str, who: SignedIn, status: int = 200, **co
     return answer
 
 
-def _locked(key: tuple[str, str]) -> float:
-    now = time.monotonic()
-    recent = [t for t in _failures.get(key, []) if now - t < LOCKOUT_SECONDS]
-    _failures[key] = recent
-    return LOCKOUT_SECONDS - (now - recent[0]) if len(recent) >= FAILURES else 0.0
-
-
 def _cookie_options(request: Request) -> dict[str, object]:
     return {
         "httponly": True,
@@ -150,15 +139,15 @@ def login(
     expected = request.cookies.get(LOGIN_CSRF, "")
     if not expected or not hmac.compare_digest(expected.encode(), csrf.encode()):
         raise ApiError(403, "csrf", "the form has expired: reload the page and try again")
-    key = (username.strip().lower(), client_address(request, services(request).settings.trust_forwarded))
-    wait = _locked(key)
-    if wait:
-        return RedirectResponse(f"/console/login?failed=locked{int(wait // 60) + 1}", status_code=303)
-    token = _accounts(request).sign_in(key[0], password)
+    address = client_address(request, services(request).settings.trust_forwarded)
+    try:
+        token = _accounts(request).sign_in(username.strip().lower(), password, address)
+    except Throttled as exc:
+        return RedirectResponse(f"/console/login?failed=locked{int(exc.wait // 60) + 1}", status_code=303)
+    except Busy:
+        return RedirectResponse("/console/login?failed=busy", status_code=303)
     if token is None:
-        _failures.setdefault(key, []).append(time.monotonic())
         return RedirectResponse("/console/login?failed=wrong", status_code=303)
-    _failures.pop(key, None)
     answer = RedirectResponse("/console", status_code=303)
     answer.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, **_cookie_options(request))  # type: ignore[arg-type]
     answer.delete_cookie(LOGIN_CSRF, path="/console")

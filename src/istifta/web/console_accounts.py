@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -31,9 +30,6 @@ __all__ = ["JOIN_CSRF", "router"]
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 JOIN_CSRF = "istifta_join_csrf"
-FAILURES = 5
-LOCKOUT_SECONDS = 15 * 60
-_failures: dict[str, list[float]] = {}
 Organiser = Annotated[SignedIn, Depends(require("organiser"))]
 
 
@@ -121,8 +117,9 @@ def join(
     if not expected or not hmac.compare_digest(expected.encode(), csrf.encode()):
         raise ApiError(403, "csrf", "the form has expired: reload the page and try again")
     t = _t(request)
+    accounts = _accounts(request)
     address = client_address(request, services(request).settings.trust_forwarded)
-    wait = _locked(address)
+    wait = accounts.address_wait(address)
     if wait:
         minutes = t.number(int(wait // 60) + 1)
         message = t.gettext("Too many failed attempts: try again in %(minutes)s minutes.") % {
@@ -130,26 +127,29 @@ def join(
         }
         return _join_page(request, 429, username=username, errors={"code": message})
     username = username.strip().lower()
-    errors = _field_errors(request, t, code, username, password, password_again)
+    errors = _field_errors(t, code, username, password, password_again)
+    try:  # the code first: without a good one, nothing is said about the username
+        accounts.check_invitation(code)
+    except IstiftaError as exc:
+        accounts.address_failed(address)
+        errors["code"] = errors.get("code") or str(exc)
+        return _join_page(request, 409, username=username, errors=errors)
+    if "username" not in errors and accounts.username_taken(username):
+        errors["username"] = t.gettext("This username is taken: choose another.")
     if errors:
         return _join_page(request, 400, username=username, errors=errors)
     try:
-        _accounts(request).join(code, username, password)
-    except IstiftaError as exc:
-        field = "username" if _accounts(request).username_taken(username) else "code"
-        if field == "code":
-            _failures.setdefault(address, []).append(time.monotonic())
+        accounts.join(code, username, password)
+    except IstiftaError as exc:  # the code used meanwhile, the name taken meanwhile, the server busy
+        field = "username" if accounts.username_taken(username) else "code"
         return _join_page(request, 409, username=username, errors={field: str(exc)})
-    _failures.pop(address, None)
     answer = RedirectResponse("/console/login?joined=1", status_code=303)
     answer.delete_cookie(JOIN_CSRF, path="/console")
     return answer
 
 
-def _field_errors(
-    request: Request, t: Translator, code: str, username: str, password: str, again: str
-) -> dict[str, str]:
-    """What is wrong with each field, before the invitation is looked at."""
+def _field_errors(t: Translator, code: str, username: str, password: str, again: str) -> dict[str, str]:
+    """What is wrong with each field, by its form alone (never whether a name is taken)."""
     errors: dict[str, str] = {}
     if not code.strip():
         errors["code"] = t.gettext("Paste the code from the link you were given.")
@@ -161,18 +161,9 @@ def _field_errors(
             check(value)
         except IstiftaError as exc:
             errors[field] = str(exc)
-    if "username" not in errors and _accounts(request).username_taken(username):
-        errors["username"] = t.gettext("This username is taken: choose another.")
     if password != again:
         errors["password_again"] = t.gettext("The two passwords differ.")
     return errors
-
-
-def _locked(address: str) -> float:
-    now = time.monotonic()
-    recent = [at for at in _failures.get(address, []) if now - at < LOCKOUT_SECONDS]
-    _failures[address] = recent
-    return LOCKOUT_SECONDS - (now - recent[0]) if len(recent) >= FAILURES else 0.0
 
 
 def _join_page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:

@@ -123,17 +123,23 @@ def services(request: Request) -> Services:
 
 
 def client_address(request: Request, trust_forwarded: bool) -> str:
-    """The client, for rate limiting: its address (from X-Forwarded-For's first
-    hop only when trusted), or its /64 network for IPv6, where one phone may
-    hold a whole /64 and change addresses within it at will."""
+    """The client, for rate limiting: its address, or its /64 network for IPv6,
+    where one phone may hold a whole /64 and change addresses within it at will.
+    An IPv4 client on a dual-stack socket (``::ffff:a.b.c.d``) is its IPv4
+    address. With ``trust_forwarded``, the address is the right-most hop of
+    ``X-Forwarded-For``: the one the trusted proxy added, whether it appends to
+    what the client sent or overwrites it (the hops to its left are the
+    client's to write)."""
     host = request.client.host if request.client else "unknown"
     if trust_forwarded:
-        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-        host = forwarded or host
+        hops = ",".join(request.headers.getlist("x-forwarded-for")).split(",")
+        host = hops[-1].strip() or host
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         return host
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
