@@ -44,10 +44,12 @@ def serve(
     import uvicorn
 
     from istifta.private_files import refuse_exposed
+    from istifta.sms.settings import load_sms_settings
     from istifta.web.settings import load_settings
 
     try:
         settings = load_settings(data_dir=data_dir, database_url=database)
+        load_sms_settings(data_dir=data_dir)
         refuse_exposed(settings.data_dir, settings.database_url)
     except (ValueError, IstiftaError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")

@@ -87,3 +87,16 @@ def test_the_app_factory_refuses_a_key_open_to_others(tmp_path: Path) -> None:
     with pytest.raises(ExposedSecret, match=re.escape(f"chmod 600 {data / 'sms.key'}")):
         create_app(WebSettings(data_dir=data))
 
+
+def test_serve_refuses_a_short_report_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("serve started"))
+    result = CliRunner().invoke(
+        app,
+        ["serve", "--data-dir", str(tmp_path / "data")],
+        env={"COLUMNS": "200", "ISTIFTA_SMS_HTTP_REPORT_TOKEN": "x" * 20},
+    )
+
+    assert result.exit_code == 2
+    assert "ISTIFTA_SMS_HTTP_REPORT_TOKEN has 20 characters" in " ".join(result.stderr.split())
