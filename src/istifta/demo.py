@@ -30,6 +30,7 @@ from istifta.accounts import Accounts
 from istifta.ceremony_room import Ceremony, run_ceremony
 from istifta.errors import IstiftaError
 from istifta.lifecycle import Referendums
+from istifta.private_files import private_dir
 from istifta.protocol.report import Report
 from istifta.sms import invitations
 from istifta.sms.gateways.outbox import read_outbox
@@ -100,7 +101,7 @@ def fresh(data_dir: Path) -> None:
                 f"{data_dir} exists and was not made by istifta demo: choose another --data-dir"
             )
         shutil.rmtree(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     (data_dir / MARKER).write_text(DEMO_NOTE, encoding="utf-8")
 
 

@@ -14,6 +14,7 @@ The hierarchy, one tree rooted in :class:`IstiftaError`::
     ├── ImportProblems       an electorate file with bad rows (each named by its line); nothing imported
     ├── GatewayError         an SMS gateway refused or failed a message (``temporary`` or not)
     ├── StoreMismatch        the store disagrees with what was frozen or signed (a fault of the server)
+    ├── ExposedSecret        a key file or the database that group or others may read or write
     └── LifecycleError       a step asked of a referendum that cannot take it now
         ├── UnknownElection  no referendum has that slug
         └── WrongState       the step does not fit the referendum's state (e.g. closed)
@@ -30,6 +31,7 @@ __all__ = [
     "CredentialError",
     "DecodeError",
     "DecryptionError",
+    "ExposedSecret",
     "GatewayError",
     "ImportProblems",
     "InvalidBallot",
@@ -145,6 +147,11 @@ class GatewayError(IstiftaError):
 class StoreMismatch(IstiftaError):
     """The store holds something other than what was frozen or signed (the electorate
     behind ``parameters.electorate.root``, say): the server must not serve it."""
+
+
+class ExposedSecret(IstiftaError):
+    """A key file or the SQLite store may be read or written by group or others;
+    the message names each file and the ``chmod`` that makes it private."""
 
 
 class LifecycleError(IstiftaError):

@@ -11,7 +11,6 @@ append's transaction.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from istifta.crypto.credentials import credential_secret, new_code, public_crede
 from istifta.crypto.group import Point, RandomSource
 from istifta.crypto.threshold import verify_trustee
 from istifta.errors import CeremonyError, DecodeError, UnknownElection, WrongState
+from istifta.private_files import BOARD_KEY, load_key
 from istifta.protocol.ballot import parse_ballot, verify_ballot
 from istifta.protocol.electorate import MAX_REGION, Eligible
 from istifta.protocol.manifest import Manifest, parse_manifest
@@ -70,16 +70,7 @@ _ELIGIBLE = select(literal(1)).where(
 
 def load_board_key(data_dir: Path) -> SigningKey:
     """The board's Ed25519 key in ``data_dir/board.key`` (hex seed, mode 0600), made on first use."""
-    path = data_dir / "board.key"
-    if path.exists():
-        return SigningKey(bytes.fromhex(path.read_text(encoding="ascii").strip()))
-    key = SigningKey.generate()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(bytes(key).hex() + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    return key
+    return SigningKey(load_key(data_dir / BOARD_KEY))
 
 
 @dataclass(frozen=True)

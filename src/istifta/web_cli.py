@@ -43,11 +43,15 @@ def serve(
 
     import uvicorn
 
+    from istifta.private_files import refuse_exposed
+    from istifta.sms.settings import load_sms_settings
     from istifta.web.settings import load_settings
 
     try:
-        load_settings(data_dir=data_dir, database_url=database)
-    except ValueError as exc:
+        settings = load_settings(data_dir=data_dir, database_url=database)
+        load_sms_settings(data_dir=data_dir)
+        refuse_exposed(settings.data_dir, settings.database_url)
+    except (ValueError, IstiftaError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
     os.environ["ISTIFTA_DATA_DIR"] = str(data_dir)

@@ -16,7 +16,7 @@ import pytest
 
 from istifta.sms.gateways.base import DeliveryReport, GatewayError, Outgoing
 from istifta.sms.gateways.http import HttpGateway
-from istifta.sms.settings import SmsSettings
+from istifta.sms.settings import Secret, SmsSettings, load_sms_settings
 
 CODE = "0123456789ABCDEFGHJKMNPQRS"
 PHONE = "+9647701234567"
@@ -53,7 +53,8 @@ class Provider:
         self.answers.append(Answer(status, body if isinstance(body, str) else json.dumps(body), delay))
 
     def settings(self, **overrides: object) -> SmsSettings:
-        return SmsSettings(**{"http_url": f"{self.url}/send?key=k1", "http_timeout": 2.0, **overrides})  # type: ignore[arg-type]
+        url = Secret(f"{self.url}/send?key=k1")
+        return SmsSettings(**{"http_url": url, "http_timeout": 2.0, **overrides})  # type: ignore[arg-type]
 
 
 def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
@@ -131,7 +132,7 @@ def test_a_json_body_arrives_exactly_with_its_headers(provider: Provider) -> Non
     provider.answer(200, {"id": "msg-7781"})
     settings = provider.settings(
         sender="istifta",
-        http_headers='{"Authorization": "Bearer p4ss", "X-Account": "iq-1"}',
+        http_headers=Secret('{"Authorization": "Bearer p4ss", "X-Account": "iq-1"}'),
         http_body='{"to": "{phone}", "from": "{sender}", "text": "{text}", "ref": "istifta {id}", "n": 1}',
     )
 
@@ -226,7 +227,7 @@ def test_a_gateway_too_slow_to_answer_is_a_temporary_error(provider: Provider) -
 
 
 def test_a_gateway_that_is_down_is_a_temporary_error(provider: Provider) -> None:
-    down = SmsSettings(http_url="http://127.0.0.1:9/send")  # the discard port: nothing listens
+    down = SmsSettings(http_url=Secret("http://127.0.0.1:9/send"))  # the discard port: nothing listens
 
     error = refused(down)
 
@@ -248,19 +249,18 @@ def test_messages_can_be_sent_concurrently_over_one_gateway(provider: Provider) 
 
 
 def test_idempotence_comes_from_the_settings() -> None:
-    assert HttpGateway(SmsSettings(http_url="https://sms.example/send")).idempotent is False
-    assert (
-        HttpGateway(SmsSettings(http_url="https://sms.example/send", http_idempotent=True)).idempotent is True
-    )
+    url = Secret("https://sms.example/send")
+    assert HttpGateway(SmsSettings(http_url=url)).idempotent is False
+    assert HttpGateway(SmsSettings(http_url=url, http_idempotent=True)).idempotent is True
 
 
 @pytest.mark.parametrize(
     ("overrides", "says"),
     [
-        ({"http_url": ""}, "ISTIFTA_SMS_HTTP_URL is empty"),
-        ({"http_url": "ftp://sms.example/"}, "http:// or https://"),
-        ({"http_headers": "Authorization: x"}, "ISTIFTA_SMS_HTTP_HEADERS is not JSON"),
-        ({"http_headers": '{"X-N": 1}'}, "object of strings"),
+        ({"http_url": Secret("")}, "ISTIFTA_SMS_HTTP_URL is empty"),
+        ({"http_url": Secret("ftp://sms.example/")}, "http:// or https://"),
+        ({"http_headers": Secret("Authorization: x")}, "ISTIFTA_SMS_HTTP_HEADERS is not JSON"),
+        ({"http_headers": Secret('{"X-N": 1}')}, "object of strings"),
         ({"http_body": '{"to": "{phone}", "text": "{txt}"}'}, "unknown placeholder {txt}"),
         ({"http_body": '{"to": "{phone}",}'}, "ISTIFTA_SMS_HTTP_BODY is not JSON"),
         ({"http_body": '["{phone}"]'}, "must be a JSON object"),
@@ -268,7 +268,24 @@ def test_idempotence_comes_from_the_settings() -> None:
     ],
 )
 def test_bad_settings_are_refused_when_the_gateway_is_made(overrides: dict[str, object], says: str) -> None:
-    settings = SmsSettings(**{"http_url": "https://sms.example/send", **overrides})  # type: ignore[arg-type]
+    settings = SmsSettings(**{"http_url": Secret("https://sms.example/send"), **overrides})  # type: ignore[arg-type]
 
     with pytest.raises(ValueError, match=re.escape(says)):
         HttpGateway(settings)
+
+
+def test_the_url_and_the_headers_are_secrets_no_repr_shows(provider: Provider) -> None:
+    settings = load_sms_settings(
+        {
+            "ISTIFTA_SMS_HTTP_URL": f"{provider.url}/send?api_key=k3y-in-the-url",
+            "ISTIFTA_SMS_HTTP_HEADERS": '{"Authorization": "Bearer h3ader-secret"}',
+        }
+    )
+
+    for shown in (repr(settings), str(settings), f"{settings}"):
+        assert "k3y-in-the-url" not in shown and "h3ader-secret" not in shown
+        assert provider.url not in shown
+    assert send(settings) == "ok"
+    (got,) = provider.received
+    assert got.query == {"api_key": ["k3y-in-the-url"]}
+    assert got.headers["authorization"] == "Bearer h3ader-secret"

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from istifta.lifecycle import Referendums
 from istifta.sms.gateways.base import DeliveryReport
 from istifta.sms.reports import record_report
-from istifta.sms.settings import Secret, SmsSettings
+from istifta.sms.settings import Secret, SmsSettings, load_sms_settings
 from istifta.store.db import Store, open_store
 from istifta.store.models import Election, SmsMessage
 from istifta.web.app import create_app
@@ -22,7 +22,7 @@ from istifta.web.settings import WebSettings
 
 SENT_AT = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 NOW = SENT_AT + timedelta(minutes=3)
-TOKEN = "s3cret-report-token"
+TOKEN = "s3cret-report-token-of-32-characters"
 WEBHOOK = "/api/sms/reports/http"
 
 
@@ -136,10 +136,10 @@ def test_the_webhook_records_a_report_given_the_token(hook: Webhook) -> None:
     assert message(hook.store, "g-1") == ("delivered", None, True)
 
 
-def test_the_webhook_takes_form_fields_and_the_token_in_the_query(hook: Webhook) -> None:
-    answer = hook.client.post(
-        f"{WEBHOOK}?token={TOKEN}", data={"id": "g-2", "status": "undelivered", "error": "absent subscriber"}
-    )
+def test_the_webhook_takes_form_fields(hook: Webhook) -> None:
+    fields = {"id": "g-2", "status": "undelivered", "error": "absent subscriber"}
+
+    answer = hook.client.post(WEBHOOK, data=fields, headers=bearer(TOKEN))
 
     assert answer.json() == {"matched": True, "final": True}
     assert message(hook.store, "g-2") == ("failed", "absent subscriber", True)
@@ -155,7 +155,9 @@ def test_the_webhook_takes_form_fields_and_the_token_in_the_query(hook: Webhook)
         ("", {"Authorization": TOKEN}),
         ("?token=wrong", {}),
         ("?token=تصويت", {}),
-        (f"?token={TOKEN}", bearer("wrong")),  # a wrong header is not saved by the query
+        (f"?token={TOKEN}", {}),  # the query string is never read
+        (f"?token={TOKEN}", bearer("wrong")),
+        (f"?token={TOKEN}", bearer(TOKEN)),  # a token in the address is refused, even beside the header
     ],
 )
 def test_the_webhook_refuses_a_wrong_or_missing_token(
@@ -167,6 +169,32 @@ def test_the_webhook_refuses_a_wrong_or_missing_token(
     assert answer.json()["code"] == "unauthorized"
     assert answer.headers["www-authenticate"] == "Bearer"
     assert message(hook.store, "g-1") == ("sent", None, False)
+
+
+def test_a_token_in_the_query_string_is_refused_saying_to_send_it_in_the_header(hook: Webhook) -> None:
+    answer = hook.client.post(f"{WEBHOOK}?token={TOKEN}", json={"id": "g-1", "status": "delivered"})
+
+    assert answer.status_code == 401
+    assert "Authorization: Bearer" in answer.json()["message"]
+    assert "not in the address" in answer.json()["message"]
+    assert TOKEN not in answer.text
+    assert message(hook.store, "g-1") == ("sent", None, False)
+
+
+@pytest.mark.parametrize("length", [4, 20, 31])
+def test_a_report_token_shorter_than_32_characters_is_refused_at_load(length: int) -> None:
+    short = TOKEN[:length]
+    with pytest.raises(ValueError) as refused:
+        load_sms_settings({"ISTIFTA_SMS_HTTP_REPORT_TOKEN": short})
+
+    said = str(refused.value)
+    assert f"ISTIFTA_SMS_HTTP_REPORT_TOKEN has {length} characters" in said and "32 or more" in said
+    assert short not in said
+
+
+def test_a_report_token_of_32_characters_or_none_is_accepted() -> None:
+    assert load_sms_settings({"ISTIFTA_SMS_HTTP_REPORT_TOKEN": "t" * 32}).http_report_token.value == "t" * 32
+    assert not load_sms_settings({}).http_report_token
 
 
 def test_the_webhook_is_off_without_a_configured_token(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ a stolen database without it reveals no code. The box is NaCl's SecretBox
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from nacl.exceptions import CryptoError
@@ -17,6 +16,7 @@ from nacl.secret import SecretBox
 from nacl.utils import random
 
 from istifta.errors import CredentialError
+from istifta.private_files import SMS_KEY, load_key
 
 __all__ = ["CodeBox", "load_code_box"]
 
@@ -40,16 +40,4 @@ class CodeBox:
 
 def load_code_box(data_dir: Path) -> CodeBox:
     """The box of ``data_dir/sms.key``, made (mode 0600) on first use."""
-    path = data_dir / "sms.key"
-    if not path.exists():
-        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as f:
-                f.write(random(SecretBox.KEY_SIZE).hex() + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-    return CodeBox(bytes.fromhex(path.read_text(encoding="ascii").strip()))
+    return CodeBox(load_key(data_dir / SMS_KEY))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from istifta.web.settings import Setting
 
-__all__ = ["SMS_SETTINGS", "Secret", "SmsSettings", "load_sms_settings"]
+__all__ = ["MIN_REPORT_TOKEN", "SMS_SETTINGS", "Secret", "SmsSettings", "load_sms_settings"]
 
 
 class Secret:
@@ -31,6 +31,10 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self.value)
+
+
+MIN_REPORT_TOKEN = 32
+"""The shortest delivery-report token accepted: a guess must be hopeless."""
 
 
 def _s(name: str, default: str, help: str) -> Setting:
@@ -55,9 +59,9 @@ SMS_SETTINGS: tuple[Setting, ...] = (
     _s("smpp_system_type", "", "The system_type the operator asks for, often empty."),
     _s("smpp_binds", "2", "Transceiver binds (connections) to open; the rate is shared between them."),
     _s("smpp_enquire_link", "30", "Seconds between enquire_link keep-alives."),
-    _s("http_url", "", "The HTTP gateway's URL for sending."),
+    _s("http_url", "", "The HTTP gateway's URL for sending (secret: it may hold an API key)."),
     _s("http_method", "POST", "Its method."),
-    _s("http_headers", "{}", "Extra headers as a JSON object (e.g. an Authorization header)."),
+    _s("http_headers", "{}", "Extra headers as a JSON object, e.g. an Authorization header (secret)."),
     _s(
         "http_body",
         '{"to": "{phone}", "from": "{sender}", "text": "{text}", "reference": "{id}"}',
@@ -71,7 +75,11 @@ SMS_SETTINGS: tuple[Setting, ...] = (
         "false",
         "The gateway deduplicates on the reference: messages in doubt may be resent.",
     ),
-    _s("http_report_token", "", "The secret a delivery-report webhook must present (secret)."),
+    _s(
+        "http_report_token",
+        "",
+        f"The secret a delivery-report webhook must present, {MIN_REPORT_TOKEN} characters or more (secret).",
+    ),
     _s("http_timeout", "10", "Seconds to wait for the HTTP gateway."),
 )
 
@@ -95,9 +103,9 @@ class SmsSettings:
     smpp_system_type: str = ""
     smpp_binds: int = 2
     smpp_enquire_link: float = 30.0
-    http_url: str = ""
+    http_url: Secret = field(default_factory=lambda: Secret(""))
     http_method: str = "POST"
-    http_headers: str = "{}"
+    http_headers: Secret = field(default_factory=lambda: Secret("{}"))
     http_body: str = '{"to": "{phone}", "from": "{sender}", "text": "{text}", "reference": "{id}"}'
     http_form: bool = False
     http_id_field: str = "id"
@@ -106,6 +114,14 @@ class SmsSettings:
     http_timeout: float = 10.0
     data_dir: Path = Path("istifta-data")
     """Where the outbox file and the key that seals the codes live."""
+
+    def __post_init__(self) -> None:
+        length = len(self.http_report_token.value)
+        if 0 < length < MIN_REPORT_TOKEN:
+            raise ValueError(
+                f"ISTIFTA_SMS_HTTP_REPORT_TOKEN has {length} characters: a report token needs "
+                f"{MIN_REPORT_TOKEN} or more (python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
 
 
 _BOOL = {

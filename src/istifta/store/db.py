@@ -11,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from istifta.private_files import DATABASE, check_private, create_private, private_dir
+
 __all__ = ["Store", "open_store"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -89,8 +91,14 @@ class Store:
 
 def open_store(data_dir: Path, url: str | None = None) -> Store:
     """The store for ``data_dir``: PostgreSQL when ``url`` is given, else SQLite
-    in ``data_dir/istifta.db`` (the directory is created, private, on first use)."""
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    store = Store(url or f"sqlite:///{data_dir / 'istifta.db'}")
+    in ``data_dir/istifta.db``. The directory (0700) and the database (0600) are
+    made private before anything is written; SQLite gives its side files that mode."""
+    private_dir(data_dir)
+    if not url:
+        path = data_dir / DATABASE
+        create_private(path)
+        check_private(path, path.with_name(f"{DATABASE}-wal"), path.with_name(f"{DATABASE}-shm"))
+        url = f"sqlite:///{path}"
+    store = Store(url)
     store.migrate()
     return store

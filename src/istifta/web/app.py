@@ -24,6 +24,7 @@ from starlette.middleware.gzip import GZipMiddleware
 import istifta
 from istifta.errors import IstiftaError
 from istifta.lifecycle import Referendums
+from istifta.private_files import refuse_exposed
 from istifta.public import PublicViews
 from istifta.sms.settings import SmsSettings, load_sms_settings
 from istifta.store.db import POOL_SIZE
@@ -62,8 +63,10 @@ def create_app(
     settings: WebSettings | None = None, refs: Referendums | None = None, sms: SmsSettings | None = None
 ) -> FastAPI:
     """The web application over the data directory (or database) of ``settings``
-    (default: from the environment). Pass ``refs`` to share an open store."""
+    (default: from the environment). Pass ``refs`` to share an open store.
+    Raises :class:`ExposedSecret` when group or others may read a key or the database."""
     settings = settings or load_settings()
+    refuse_exposed(settings.data_dir, settings.database_url)
     sms = sms or load_sms_settings(data_dir=settings.data_dir)
 
     @asynccontextmanager

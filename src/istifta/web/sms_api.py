@@ -3,10 +3,11 @@
 ``POST /api/sms/reports/http``, for the provider to call when the network
 says what became of a message:
 
-* **auth**: ``Authorization: Bearer <token>`` or ``?token=<token>``, where the
-  token is ``ISTIFTA_SMS_HTTP_REPORT_TOKEN``. A wrong or missing token is
-  answered 401 ``unauthorized``; with no token configured, every report is
-  answered 403 ``reports_disabled``.
+* **auth**: ``Authorization: Bearer <token>``, where the token is
+  ``ISTIFTA_SMS_HTTP_REPORT_TOKEN`` (32 characters or more), compared in
+  constant time. A wrong or missing token is answered 401 ``unauthorized``,
+  and so is a token in the query string (proxies log addresses); with no
+  token configured, every report is answered 403 ``reports_disabled``.
 * **body**: JSON ``{"id": "<the gateway's id>", "status": "<status>", "error":
   "<why, optional>"}``, or the same three as form fields. ``status``
   ``delivered`` (or ``delivrd``) finishes the message as delivered; ``failed``,
@@ -59,7 +60,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in {
         400: "Not a report: no id or status",
-        401: "No token, or the wrong one",
+        401: "No token, the wrong one, or a token in the query string",
         403: "Delivery reports are off (no ISTIFTA_SMS_HTTP_REPORT_TOKEN)",
         413: "Larger than 16 KB",
     }.items()
@@ -93,16 +94,17 @@ def make_router(settings: SmsSettings) -> APIRouter:
 def _authorize(request: Request, token: bytes) -> None:
     if not token:
         raise ApiError(403, "reports_disabled", "delivery reports are off: set ISTIFTA_SMS_HTTP_REPORT_TOKEN")
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        given = request.query_params.get("token", "")
-    if not hmac.compare_digest(given.strip().encode("utf-8"), token):
-        raise ApiError(
-            401,
-            "unauthorized",
-            "a delivery report needs the report token: Authorization: Bearer <token>, or ?token=<token>",
-            headers={"WWW-Authenticate": "Bearer"},
+    if "token" in request.query_params:
+        raise _unauthorized(
+            "send the report token in the header Authorization: Bearer <token>, not in the address"
         )
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode("utf-8"), token):
+        raise _unauthorized("a delivery report needs the report token: Authorization: Bearer <token>")
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def _read(request: Request) -> bytes:

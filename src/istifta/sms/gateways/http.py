@@ -48,11 +48,11 @@ class HttpGateway:
 
     def __init__(self, settings: SmsSettings) -> None:
         self.idempotent = settings.http_idempotent
-        self._url = _parse_url(settings.http_url)
+        self._url = _parse_url(settings.http_url.value)
         self._method = settings.http_method.strip().upper()
         self._flat = settings.http_form or self._method == "GET"
         self._form = settings.http_form
-        self._headers = _parse_headers(settings.http_headers)
+        self._headers = _parse_headers(settings.http_headers.value)
         self._body = _parse_body(settings.http_body, self._flat)
         self._id_field = settings.http_id_field
         self._sender = settings.sender
