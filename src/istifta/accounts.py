@@ -42,6 +42,7 @@ __all__ = [
     "Accounts",
     "Busy",
     "Invitation",
+    "Member",
     "SignedIn",
     "Throttled",
     "check_password",
@@ -97,6 +98,13 @@ class SignedIn:
 
     def may(self, *roles: str) -> bool:
         return self.role in roles
+
+
+@dataclass(frozen=True)
+class Member:
+    username: str
+    role: str
+    disabled: bool
 
 
 @dataclass(frozen=True)
@@ -160,6 +168,14 @@ class Accounts:
                     at=datetime.now(UTC), username=by, action="create account", target=f"{username} ({role})"
                 )
             )
+
+    def members(self) -> list[Member]:
+        """Every account, by name, with its role and whether it is disabled."""
+        with self.store.session() as session:
+            return [
+                Member(a.username, a.role, a.disabled_at is not None)
+                for a in session.execute(select(Account).order_by(Account.username)).scalars()
+            ]
 
     def roster(self) -> list[tuple[str, str]]:
         with self.store.session() as session:
@@ -231,7 +247,7 @@ class Accounts:
             row = session.execute(
                 select(ConsoleSession, Account)
                 .join(Account, Account.id == ConsoleSession.account_id)
-                .where(ConsoleSession.token_hash == _digest(token))
+                .where(ConsoleSession.token_hash == _digest(token), Account.disabled_at.is_(None))
             ).first()
         if row is None:
             return None
@@ -254,6 +270,76 @@ class Accounts:
             return list(
                 session.execute(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)).scalars()
             )
+
+    # --- revoking: each change ends the account's sessions at once ---
+
+    def disable(self, username: str, by: str) -> None:
+        """The account may no longer sign in; its sessions end."""
+        self._change(username, by, "disable account", username, disabled=True)
+
+    def enable(self, username: str, by: str) -> None:
+        self._change(username, by, "enable account", username, disabled=False)
+
+    def set_role(self, username: str, role: str, by: str) -> None:
+        check_role(role)
+        self._change(username, by, "change role", f"{username}: {role}", role=role)
+
+    def set_password(self, username: str, password: str, by: str) -> None:
+        check_password(password)
+        with _hashing():
+            hashed = _hasher.hash(password)
+        self._change(username, by, "set password", username, password_hash=hashed)
+
+    def end_sessions(self, username: str, by: str) -> None:
+        self._change(username, by, "end sessions", username)
+
+    def delete(self, username: str, by: str) -> None:
+        """Remove the account (the audit log keeps its name); its sessions end."""
+        self._change(username, by, "delete account", username, remove=True)
+
+    def _change(
+        self,
+        username: str,
+        by: str,
+        action: str,
+        target: str,
+        *,
+        disabled: bool | None = None,
+        role: str | None = None,
+        password_hash: str | None = None,
+        remove: bool = False,
+    ) -> None:
+        """One change to an account, its sessions ended and the change audited, in
+        one transaction; refused if it would leave no enabled organiser."""
+        with self.store.write_session() as session, session.begin():
+            organisers = (
+                session.execute(
+                    select(Account)
+                    .where(Account.role == "organiser", Account.disabled_at.is_(None))
+                    .with_for_update()
+                )
+                .scalars()
+                .all()
+            )
+            account = session.execute(select(Account).where(Account.username == username)).scalar()
+            if account is None:
+                raise LifecycleError(f"there is no account called {username!r}")
+            leaves = remove or disabled is True or (role is not None and role != "organiser")
+            if leaves and [a.id for a in organisers] == [account.id]:
+                raise LifecycleError(f"{username} is the last organiser: make another organiser first")
+            session.execute(delete(ConsoleSession).where(ConsoleSession.account_id == account.id))
+            now = datetime.now(UTC)
+            if remove:
+                session.delete(account)
+            if disabled is not None:
+                account.disabled_at = now if disabled else None
+            if role is not None:
+                account.role = role
+            if password_hash is not None:
+                account.password_hash = password_hash
+            session.add(AuditEntry(at=now, username=by, action=action, target=target[:128]))
+        if password_hash is not None or disabled is False:
+            self.failures.clear(f"account:{username}")
 
     # --- invitations ---
 

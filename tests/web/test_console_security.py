@@ -33,6 +33,7 @@ ROLES: dict[tuple[str, str], set[str]] = {
     ("GET", "/console/accounts"): ORGANISER,
     ("POST", "/console/accounts/invite"): ORGANISER,
     ("POST", "/console/accounts/revoke"): ORGANISER,
+    ("POST", "/console/accounts/change"): ORGANISER,
     ("GET", "/console/r/{slug}"): ALL,
     ("GET", "/console/r/{slug}/preview"): ALL,
     ("GET", "/console/r/{slug}/turnout.json"): ALL,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -46,8 +47,57 @@ def _t(request: Request) -> Translator:
 
 @router.get("/accounts", response_class=HTMLResponse)
 def accounts_page(request: Request, who: Organiser, done: str = "") -> HTMLResponse:
-    notices = {"revoked": _t(request).gettext("The invitation was withdrawn.")}
+    t = _t(request)
+    notices = {
+        "revoked": t.gettext("The invitation was withdrawn."),
+        "disable": t.gettext("The account is disabled and its sessions have ended."),
+        "enable": t.gettext("The account may sign in again."),
+        "role": t.gettext("The role was changed and the account's sessions have ended."),
+        "password": t.gettext("The password was set and the account's sessions have ended."),
+        "sign-out": t.gettext("The account's sessions have ended."),
+        "delete": t.gettext("The account was deleted."),
+    }
     return _accounts_page(request, who, done=notices.get(done))
+
+
+@router.post("/accounts/change", response_model=None)
+def change_account(
+    request: Request,
+    who: Organiser,
+    action: Annotated[str, Form(max_length=16)],
+    username: Annotated[str, Form(max_length=64)],
+    role: Annotated[str, Form(max_length=16)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    password_again: Annotated[str, Form(max_length=1024)] = "",
+    understood: Annotated[str, Form(max_length=8)] = "",
+    csrf: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """One organiser's change to an account; each ends that account's sessions at once."""
+    check_csrf(who, csrf)
+    t = _t(request)
+    accounts, by = _accounts(request), who.username
+    changes: dict[str, Callable[[], None]] = {
+        "disable": lambda: accounts.disable(username, by),
+        "enable": lambda: accounts.enable(username, by),
+        "role": lambda: accounts.set_role(username, role, by),
+        "password": lambda: accounts.set_password(username, password, by),
+        "sign-out": lambda: accounts.end_sessions(username, by),
+        "delete": lambda: accounts.delete(username, by),
+    }
+    if action not in changes:
+        return _accounts_page(request, who, 400, problem=f"{action!r} is not a change to an account")
+    if action == "password" and password != password_again:
+        return _accounts_page(request, who, 400, problem=t.gettext("The two passwords differ."))
+    if action == "delete" and not understood:
+        problem = t.gettext("Tick the box to confirm that the account is to be deleted.")
+        return _accounts_page(request, who, 400, problem=problem)
+    try:
+        changes[action]()
+    except IstiftaError as exc:
+        return _accounts_page(request, who, 409, problem=str(exc))
+    if username == who.username and action != "enable":  # one's own sessions ended with it
+        return RedirectResponse("/console/login", status_code=303)
+    return RedirectResponse(f"/console/accounts?done={action}", status_code=303)
 
 
 @router.post("/accounts/invite", response_model=None)
@@ -89,7 +139,7 @@ def _accounts_page(request: Request, who: SignedIn, status: int = 200, **context
         "console_accounts.html",
         who,
         status,
-        roster=accounts.roster(),
+        members=accounts.members(),
         pending=accounts.pending_invitations(),
         roles=ROLES,
         **context,
