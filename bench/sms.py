@@ -93,9 +93,9 @@ def prepare(data: Path, count: int) -> tuple[Referendums, str, dict[str, Any]]:
 def _trustees(refs: Referendums, slug: str) -> None:
     from nacl.public import PrivateKey
 
-    from istifta.ceremony_files import TrusteeFile
     from istifta.crypto.rng import SeededRandom
     from istifta.crypto.threshold import generate_trustee
+    from istifta.trustee.files import TrusteeFile
 
     m = refs.manifest(slug)
     rng = SeededRandom("bench sms")

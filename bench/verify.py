@@ -52,9 +52,9 @@ from istifta.protocol.tally import (
 )
 from istifta.protocol.verify import BallotVerifier, verify_ballots_in_process, verify_record
 from istifta.protocol.verify_parts import check_electorate
-from istifta.record_io import FILES, read_record, write_record
+from istifta.record.io import FILES, read_record, write_record
+from istifta.record.pool import process_pool_verifier
 from istifta.testing import make_election, manifest_json, question_json, record_from_ballots
-from istifta.verify_pool import process_pool_verifier
 
 ROOT = Path(__file__).resolve().parent
 REGIONS = ("Baghdad", "Basra", "Erbil", "Nineveh")

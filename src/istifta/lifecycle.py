@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from istifta.board.log import Admitted, BoardLog, Receipt
 from istifta.board.merkle import leaf_hash, tree_hash_of_leaf_hashes
-from istifta.ceremony_files import parse_trustee_file
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
 from istifta.crypto.group import Point, RandomSource
 from istifta.crypto.threshold import verify_trustee
@@ -54,10 +53,11 @@ from istifta.protocol.tally import (
     tally,
     verify_partial_decryption,
 )
-from istifta.record_io import RecordStream
+from istifta.record.io import RecordStream
 from istifta.store.db import Store, open_store
 from istifta.store.models import BoardEntry, Election, Registration, TrusteeRow, Voter
 from istifta.store.turnout import freeze_electorate as _freeze_electorate
+from istifta.trustee.files import parse_trustee_file
 
 __all__ = ["Referendums", "load_board_key"]
 

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from istifta.ceremony_room import Ceremony, run_ceremony  # noqa: F401 (for the tests)
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
 from istifta.crypto.group import Point, RandomSource, Scalar
 from istifta.crypto.threshold import (
@@ -24,6 +23,7 @@ from istifta.crypto.threshold import (
 from istifta.protocol.electorate import Eligible, electorate_leaves, electorate_root
 from istifta.protocol.manifest import parse_manifest
 from istifta.protocol.parameters import ElectionParameters, freeze_parameters
+from istifta.trustee.room import Ceremony, run_ceremony  # noqa: F401 (for the tests)
 
 __all__ = ["Election", "make_election", "manifest_json", "question_json"]
 
@@ -240,7 +240,7 @@ def draft_referendum(refs: Referendums, manifest: dict[str, Any], rng: RandomSou
     key shares. The referendum is left a draft, without an electorate."""
     from nacl.public import PrivateKey
 
-    from istifta.ceremony_files import TrusteeFile
+    from istifta.trustee.files import TrusteeFile
 
     m = refs.create(manifest)
     mh = bytes.fromhex(m.manifest_hash)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from istifta.cli import app
-from istifta.record_io import read_record
+from istifta.record.io import read_record
 from istifta.sms.gateways.outbox import read_outbox
 
 

@@ -21,13 +21,12 @@ from sqlalchemy import func, inspect, select
 from typer.testing import CliRunner, Result
 
 from istifta.board.merkle import leaf_hash, verify_inclusion
-from istifta.ceremony_files import TrusteeFile
 from istifta.cli import app
+from istifta.cli.election import election_app, electorate_app
 from istifta.crypto.credentials import credential_secret, public_credential
 from istifta.crypto.group import Scalar
 from istifta.crypto.rng import SeededRandom
 from istifta.crypto.threshold import combine_shares, generate_trustee
-from istifta.election_cli import election_app, electorate_app
 from istifta.lifecycle import Referendums
 from istifta.protocol.ballot import build_ballot, parse_ballot
 from istifta.protocol.parameters import ElectionParameters
@@ -35,6 +34,7 @@ from istifta.protocol.tally import Tally, partial_decrypt
 from istifta.store.db import Store
 from istifta.store.models import BoardEntry, Election, TreeHeadRow, TrusteeRow, Voter
 from istifta.testing import make_election, manifest_json
+from istifta.trustee.files import TrusteeFile
 
 SLUG = "test-referendum"
 UNKNOWN = "no-such-referendum"

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from nacl.public import PrivateKey
 
-from istifta.ceremony_files import TrusteeFile
 from istifta.crypto.group import Scalar
 from istifta.crypto.rng import SeededRandom
 from istifta.crypto.threshold import TrusteeSecret, combine_shares, generate_trustee
@@ -21,8 +20,9 @@ from istifta.lifecycle import Referendums
 from istifta.protocol.ballot import build_ballot
 from istifta.protocol.electorate import Eligible
 from istifta.protocol.tally import partial_decrypt
-from istifta.record_io import read_record, write_record
+from istifta.record.io import read_record, write_record
 from istifta.testing import SteppingClock, manifest_json
+from istifta.trustee.files import TrusteeFile
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from istifta.cli import app
 from istifta.lifecycle import load_board_key
 from istifta.protocol.ballot import build_ballot
 from istifta.protocol.parameters import parse_parameters
-from istifta.record_io import read_record
+from istifta.record.io import read_record
 from istifta.sms.gateways.outbox import read_outbox
 from istifta.testing import manifest_json
 from istifta.web.app import create_app

@@ -15,7 +15,6 @@ import pytest
 from nacl.signing import SigningKey
 from typer.testing import CliRunner, Result
 
-from istifta import ceremony
 from istifta.cli import app
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
 from istifta.crypto.group import Point, Scalar
@@ -34,8 +33,9 @@ from istifta.protocol.tally import (
     tally,
     verify_partial_decryption,
 )
-from istifta.record_io import write_record
+from istifta.record.io import write_record
 from istifta.testing import manifest_json, sign_record, spread_times
+from istifta.trustee import ceremony
 
 OUTPUTS: list[str] = []
 """Everything the commands of the running test printed."""

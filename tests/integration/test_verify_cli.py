@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 from istifta.cli import app
 from istifta.crypto.rng import SeededRandom
 from istifta.protocol.record import Record, entry_bytes
-from istifta.record_io import write_record
+from istifta.record.io import write_record
 from istifta.testing import make_election, make_record, manifest_json, question_json, resign_record
 
 KEY = SigningKey(bytes(range(1, 33)))

@@ -21,7 +21,6 @@ from nacl.public import PrivateKey
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
-from istifta.ceremony_files import TrusteeFile
 from istifta.cli import app
 from istifta.crypto.credentials import credential_secret, public_credential
 from istifta.crypto.rng import SeededRandom
@@ -34,6 +33,7 @@ from istifta.sms.registry import BATCH, ImportReport, import_registrations, norm
 from istifta.sms.sealing import CodeBox
 from istifta.store.models import Registration, Voter
 from istifta.testing import SteppingClock, manifest_json
+from istifta.trustee.files import TrusteeFile
 
 SLUG = "test-referendum"
 BOX = CodeBox(bytes(range(32)))

@@ -14,9 +14,6 @@ import pytest
 from nacl.exceptions import CryptoError
 from nacl.public import PublicKey, SealedBox
 
-from istifta import ceremony
-from istifta.ceremony_files import SEALED_SIZE
-from istifta.ceremony_state import load_trustee
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
 from istifta.crypto.group import Point, Scalar
 from istifta.crypto.rng import SeededRandom
@@ -28,6 +25,9 @@ from istifta.protocol.manifest import Manifest, parse_manifest
 from istifta.protocol.parameters import ElectionParameters, freeze_parameters
 from istifta.protocol.tally import combine, tally, verify_partial_decryption
 from istifta.testing import make_election, manifest_json
+from istifta.trustee import ceremony
+from istifta.trustee.files import SEALED_SIZE
+from istifta.trustee.state import load_trustee
 
 
 @dataclass

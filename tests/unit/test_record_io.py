@@ -12,7 +12,7 @@ from nacl.signing import SigningKey
 from istifta.crypto.rng import SeededRandom
 from istifta.errors import DecodeError
 from istifta.protocol.record import Record
-from istifta.record_io import FILES, read_record, record_files, write_record
+from istifta.record.io import FILES, read_record, record_files, write_record
 from istifta.testing import make_election, make_record
 
 

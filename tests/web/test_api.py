@@ -17,7 +17,7 @@ from istifta.board.treehead import verify_tree_head
 from istifta.protocol.ballot import build_ballot
 from istifta.protocol.tally import partial_decrypt
 from istifta.protocol.verify import verify_record
-from istifta.record_io import read_record
+from istifta.record.io import read_record
 from istifta.testing import make_election
 
 from .conftest import Live, serve

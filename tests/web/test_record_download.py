@@ -13,7 +13,7 @@ import httpx
 from istifta.crypto.rng import SeededRandom
 from istifta.lifecycle import Referendums
 from istifta.protocol.ballot import build_ballot
-from istifta.record_io import read_record
+from istifta.record.io import read_record
 from istifta.testing import live_manifest, open_referendum
 
 from .process import serving

@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from istifta.accounts import SignedIn
-from istifta.ceremony_progress import ceremony_progress, confirm_trustee
 from istifta.errors import IstiftaError
+from istifta.trustee.progress import ceremony_progress, confirm_trustee
 from istifta.web.charts import standalone
 from istifta.web.console import EVERYONE, audit, check_csrf, page, read_form, require
 from istifta.web.console_create import previews_for

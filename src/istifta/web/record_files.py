@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 
 from istifta.lifecycle import Referendums
-from istifta.record_io import write_zip
+from istifta.record.io import write_zip
 
 __all__ = ["RecordFiles"]
 

@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from istifta.election_cli import DEFAULT_DATA_DIR, Database, DataDir, Slug, fail, referendums
+from istifta.cli.common import DEFAULT_DATA_DIR, Database, DataDir, Slug, err, fail, out, referendums
 from istifta.sms import invitations, queue
 from istifta.sms.dispatch import Dispatcher, DispatchResult
 from istifta.sms.settings import SmsSettings, load_sms_settings
@@ -33,8 +32,6 @@ from istifta.web.settings import load_settings
 __all__ = ["sms_app"]
 
 sms_app = typer.Typer(help="Invitations and reminders by SMS: estimate, queue, send.", no_args_is_help=True)
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _settings(data_dir: Path) -> SmsSettings:

@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from istifta.accounts import ROLES, Accounts
-from istifta.election_cli import DEFAULT_DATA_DIR, Database, DataDir, fail, referendums
+from istifta.cli.common import DEFAULT_DATA_DIR, Database, DataDir, fail, out, referendums
 
 __all__ = ["admin_app"]
 
 admin_app = typer.Typer(help="The organisers' console: its accounts.", no_args_is_help=True)
-out = Console(soft_wrap=True)
 
 
 BY = "istifta admin"

@@ -1,6 +1,6 @@
 """``istifta verify``: check an election record and print what was checked (an edge).
 
-Reads the record (``record_io``), runs ``protocol.verify.verify_record`` with
+Reads the record (:mod:`istifta.record.io`), runs ``protocol.verify.verify_record`` with
 a progress bar for the ballots (on standard error), prints each check with
 its figures, then the result with the manifest's labels. Exit status: 0 when
 everything verifies, 1 naming the first failure, 2 when the record cannot be
@@ -15,22 +15,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from istifta.cli.common import err, out
 from istifta.errors import IstiftaError
 from istifta.protocol.parameters import ElectionParameters
 from istifta.protocol.report import CHECKS, Report
 from istifta.protocol.verify import verify_record
-from istifta.record_io import read_record
-from istifta.verify_pool import process_pool_verifier
+from istifta.record.io import read_record
+from istifta.record.pool import process_pool_verifier
 
 __all__ = ["checks_table", "print_result", "verify"]
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 _MARKS = {"ok": "[green]✓ ok[/]", "failed": "[bold red]✗ failed[/]", "not run": "[dim]– not run[/]"}
 _CHECK_NAMES = [name for name, _ in CHECKS]
 

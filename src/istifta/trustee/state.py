@@ -1,7 +1,7 @@
 """A trustee's private state folder: what each step of the ceremony keeps.
 
 The folder has mode 0700; every file in it has mode 0600 and is written once,
-never replaced (:func:`istifta.ceremony_files.write_private`)::
+never replaced (:func:`istifta.trustee.files.write_private`)::
 
     trustee.json   init:    the manifest, the index, the X25519 transport secret
                             key and the coefficients a_i,0 … a_i,t−1 (secret)
@@ -21,14 +21,6 @@ from typing import Any
 
 from nacl.public import PrivateKey
 
-from istifta.ceremony_files import (
-    VERSION,
-    TrusteeFile,
-    fingerprint,
-    hex_bytes,
-    parse_trustee_file,
-    read_json,
-)
 from istifta.crypto.group import Point, Scalar
 from istifta.crypto.threshold import TrusteeSecret
 from istifta.errors import CeremonyError, DecodeError
@@ -41,6 +33,14 @@ from istifta.protocol.codec import (
     scalar_from_json,
 )
 from istifta.protocol.manifest import Manifest, parse_manifest
+from istifta.trustee.files import (
+    VERSION,
+    TrusteeFile,
+    fingerprint,
+    hex_bytes,
+    parse_trustee_file,
+    read_json,
+)
 
 __all__ = [
     "PUBLICS",

@@ -1,6 +1,6 @@
 """``istifta trustee …``: the trustee's own commands, run on the trustee's own machine.
 
-An edge over :mod:`istifta.ceremony`. Every command prints what it did and
+An edge over :mod:`istifta.trustee.ceremony`. Every command prints what it did and
 what to do next; every error names what was wrong, exits with status 2 and
 changes nothing. No command prints a secret.
 """
@@ -16,8 +16,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from istifta import ceremony
-from istifta.ceremony_files import check_outside, read_json, write_public
 from istifta.errors import IstiftaError
 from istifta.protocol.entries import load_entry, sniff_type
 from istifta.protocol.manifest import parse_manifest
@@ -25,7 +23,9 @@ from istifta.protocol.parameters import ElectionParameters
 from istifta.protocol.record import Record
 from istifta.protocol.tally import Tally, parse_tally
 from istifta.protocol.verify import verify_record
-from istifta.record_io import read_record
+from istifta.record.io import read_record
+from istifta.trustee import ceremony
+from istifta.trustee.files import check_outside, read_json, write_public
 
 __all__ = ["trustee_app"]
 

@@ -9,20 +9,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from istifta.election_cli import DEFAULT_DATA_DIR, Database, DataDir
+from istifta.cli.common import DEFAULT_DATA_DIR, Database, DataDir, err, out
 from istifta.errors import IstiftaError
 from istifta.files import read_json
 from istifta.protocol.audit import check_audit, parse_audit
 from istifta.protocol.parameters import ElectionParameters, parse_parameters
-from istifta.record_io import read_record
+from istifta.record.io import read_record
 
 __all__ = ["serve", "verify_audit"]
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 def serve(

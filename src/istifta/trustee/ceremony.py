@@ -3,8 +3,8 @@
 An edge: this module keeps keys in files; the arithmetic is
 ``crypto/threshold.py``'s and ``protocol/tally.py``'s. Each trustee runs it on
 their own (ideally offline) machine; the organiser only relays the files of
-:mod:`istifta.ceremony_files`. The steps, each keeping what it made in the
-private state folder of :mod:`istifta.ceremony_state`:
+:mod:`istifta.trustee.files`. The steps, each keeping what it made in the
+private state folder of :mod:`istifta.trustee.state`:
 
 1. :func:`init` draws the polynomial ``a_i,0 … a_i,t−1`` and an X25519
    transport key pair and writes the public ``trustee-<i>.json``;
@@ -39,32 +39,6 @@ from typing import Any
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, SealedBox
 
-from istifta.ceremony_files import (
-    ShareFile,
-    TrusteeFile,
-    check_outside,
-    expand,
-    fingerprint,
-    make_private_dir,
-    parse_share_file,
-    parse_trustee_file,
-    read_json,
-    write_private,
-    write_public,
-)
-from istifta.ceremony_state import (
-    PUBLICS,
-    SHARE,
-    TRUSTEE,
-    KeyShare,
-    TrusteeState,
-    dealt_json,
-    load_dealt,
-    load_share,
-    load_trustee,
-    share_json,
-    trustee_json,
-)
 from istifta.crypto.group import Point, RandomSource, Scalar
 from istifta.crypto.threshold import (
     TrusteePublic,
@@ -83,6 +57,32 @@ from istifta.protocol.tally import (
     Tally,
     partial_decrypt,
     verify_partial_decryption,
+)
+from istifta.trustee.files import (
+    ShareFile,
+    TrusteeFile,
+    check_outside,
+    expand,
+    fingerprint,
+    make_private_dir,
+    parse_share_file,
+    parse_trustee_file,
+    read_json,
+    write_private,
+    write_public,
+)
+from istifta.trustee.state import (
+    PUBLICS,
+    SHARE,
+    TRUSTEE,
+    KeyShare,
+    TrusteeState,
+    dealt_json,
+    load_dealt,
+    load_share,
+    load_trustee,
+    share_json,
+    trustee_json,
 )
 
 __all__ = [

@@ -1,5 +1,5 @@
 """``istifta demo``: see the whole system work in one command (an edge: it
-prints and serves; :mod:`istifta.demo` and :mod:`istifta.demo_voters` do the work)."""
+prints and serves; :mod:`istifta.demo.referendum` and :mod:`istifta.demo.voters` do the work)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rich.markup import escape
 from istifta.errors import IstiftaError
 
 if TYPE_CHECKING:
-    from istifta.demo import Demo
+    from istifta.demo.referendum import Demo
 
 __all__ = ["demo"]
 
@@ -50,7 +50,7 @@ def demo(
 ) -> None:
     """A whole referendum on this machine, from nothing: question, trustees, electorate,
     invitations (to the outbox), the server; with --simulate N, votes, count and verification."""
-    from istifta.demo import SLUG, prepare
+    from istifta.demo.referendum import SLUG, prepare
 
     base = f"http://{host}:{port}"
     size = max(voters, math.ceil(simulate * 1.25))
@@ -96,9 +96,9 @@ def _app(d: Demo, fast: bool) -> Any:
 
 
 def _simulate(d: Demo, app: Any, links: list[str], serve: bool, host: str, port: int, jobs: int) -> None:
-    from istifta.demo import SLUG, finish
-    from istifta.demo_voters import simulate
-    from istifta.verify_cli import checks_table, print_result
+    from istifta.cli.verify import checks_table, print_result
+    from istifta.demo.referendum import SLUG, finish
+    from istifta.demo.voters import simulate
     from istifta.web.threaded import serving
 
     with serving(app, port if serve else None, host) as url:
@@ -137,7 +137,7 @@ def _simulate(d: Demo, app: Any, links: list[str], serve: bool, host: str, port:
 
 
 def _where(d: Demo, base: str, links: list[tuple[str, str]], published: bool) -> None:
-    from istifta.demo import ORGANISER, SLUG
+    from istifta.demo.referendum import ORGANISER, SLUG
 
     out.print("\n[bold]Where to click[/]")
     if published:  # the vote is over: what a voter sees of their ballot

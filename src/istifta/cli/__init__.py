@@ -8,22 +8,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from istifta import PROTOCOL_VERSION, __version__
-from istifta.admin_cli import admin_app
+from istifta.cli.admin import admin_app
+from istifta.cli.common import err, out
+from istifta.cli.demo import demo
+from istifta.cli.election import election_app, electorate_app
+from istifta.cli.serve import serve, verify_audit
+from istifta.cli.sms import sms_app
+from istifta.cli.trustee import trustee_app
+from istifta.cli.verify import verify
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
-from istifta.demo_cli import demo
-from istifta.election_cli import election_app, electorate_app
 from istifta.errors import IstiftaError
 from istifta.files import read_json
 from istifta.protocol.manifest import Manifest, parse_manifest
-from istifta.sms_cli import sms_app
-from istifta.trustee_cli import trustee_app
-from istifta.verify_cli import verify
-from istifta.web_cli import serve, verify_audit
 
 app = typer.Typer(
     name="istifta",
@@ -48,8 +48,6 @@ app.command("serve")(serve)
 app.command("demo")(demo)
 
 # soft_wrap: machine-readable lines (a code and its P) must never be folded.
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> typer.Exit:

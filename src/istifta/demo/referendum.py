@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from istifta.accounts import Accounts
-from istifta.ceremony_room import Ceremony, run_ceremony
 from istifta.errors import IstiftaError
 from istifta.lifecycle import Referendums
 from istifta.private_files import private_dir
@@ -37,6 +36,7 @@ from istifta.sms.gateways.outbox import read_outbox
 from istifta.sms.registry import import_registrations
 from istifta.sms.sealing import load_code_box
 from istifta.sms.settings import SmsSettings, load_sms_settings
+from istifta.trustee.room import Ceremony, run_ceremony
 
 __all__ = ["MARKER", "SLUG", "Demo", "finish", "prepare"]
 
@@ -171,8 +171,8 @@ def prepare(data_dir: Path, voters: int, link_base: str, sms_rate: float = 1000.
 def finish(demo: Demo, jobs: int = 1) -> tuple[Path, Report]:
     """Close, tally, two trustees decrypt, publish, export the record and verify it."""
     from istifta.protocol.verify import verify_record
-    from istifta.record_io import read_record, write_record
-    from istifta.verify_pool import process_pool_verifier
+    from istifta.record.io import read_record, write_record
+    from istifta.record.pool import process_pool_verifier
 
     refs = demo.refs
     refs.close(SLUG)

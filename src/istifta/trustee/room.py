@@ -28,7 +28,7 @@ class Ceremony:
         return self.folder / "publics" / f"trustee-{j}.json"
 
     def verification_key(self, j: int) -> str:
-        from istifta import ceremony
+        from istifta.trustee import ceremony
 
         key = ceremony.status(self.state(j)).verification_key
         assert key is not None
@@ -36,7 +36,7 @@ class Ceremony:
 
     def partial(self, j: int, refs: Any, slug: str, rng: RandomSource) -> dict[str, Any]:
         """Trustee ``j``'s partial decryption of the published tally, as the file they hand over."""
-        from istifta import ceremony
+        from istifta.trustee import ceremony
 
         made = ceremony.decrypt(self.state(j), refs.published_tally(slug), refs.parameters(slug), rng)
         return made.to_json()
@@ -44,7 +44,7 @@ class Ceremony:
 
 def run_ceremony(manifest: Any, folder: Path, rng: RandomSource) -> Ceremony:
     """The whole key ceremony of ``manifest``'s trustees, each in a folder under ``folder``."""
-    from istifta import ceremony
+    from istifta.trustee import ceremony
 
     m = parse_manifest(manifest)
     room = Ceremony(folder, m.n)
