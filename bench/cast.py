@@ -72,11 +72,11 @@ from istifta.board.merkle import leaf_hash, node_hash, verify_inclusion
 from istifta.board.treehead import TreeHead, verify_tree_head
 from istifta.crypto.hashing import jcs_plain, sha256
 from istifta.crypto.rng import SeededRandom
-from istifta.lifecycle import Referendums, load_board_key
 from istifta.protocol.ballot import build_ballot, parse_ballot, verify_ballot
 from istifta.protocol.parameters import ElectionParameters, parse_parameters
 from istifta.store.db import Store
 from istifta.store.models import BoardEntry, Election, TreeHeadRow
+from istifta.store.referendums import Referendums, load_board_key
 from istifta.testing import Opened, live_manifest, open_referendum
 
 ROOT = Path(__file__).resolve().parent

@@ -38,11 +38,11 @@ import sms
 from common import Figure, add_store_arguments, chosen_stores, figure, load_average, machine, say, sig
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
 from istifta.crypto.hashing import sha256
-from istifta.lifecycle import Referendums
 from istifta.sms.issuing import CHUNK, Issuer, default_workers, issue
 from istifta.sms.registry import ImportReport, import_registrations
 from istifta.sms.sealing import CodeBox, load_code_box
 from istifta.store.db import Store
+from istifta.store.referendums import Referendums
 from istifta.testing import manifest_json
 
 ELECTORATE = 25_000_000

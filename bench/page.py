@@ -38,7 +38,7 @@ from playwright.sync_api import Browser, CDPSession, Page, sync_playwright  # no
 
 from common import figure, load_average, machine, say, sig  # noqa: E402
 from istifta.crypto.rng import SeededRandom  # noqa: E402
-from istifta.lifecycle import Referendums  # noqa: E402
+from istifta.store.referendums import Referendums  # noqa: E402
 from istifta.testing import CHROMIUM_FLAGS, live_manifest, open_referendum  # noqa: E402
 from istifta.web.app import create_app  # noqa: E402
 from istifta.web.settings import WebSettings  # noqa: E402

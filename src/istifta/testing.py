@@ -222,7 +222,7 @@ __all__ += ["make_record", "record_from_ballots", "resign_record", "sign_record"
 # --- a referendum on a store, open now (web tests, the demo) ---
 
 if TYPE_CHECKING:
-    from istifta.lifecycle import Referendums
+    from istifta.store.referendums import Referendums
 
 
 @dataclass(frozen=True)
@@ -349,7 +349,7 @@ def register_voters(
 
 class SteppingClock:
     """A clock inside the test manifest's schedule (2024-01-20 07:00 UTC on),
-    moving on one second a reading: for a :class:`~istifta.lifecycle.Referendums`
+    moving on one second a reading: for a :class:`~istifta.store.referendums.Referendums`
     whose board needs times that always go forward."""
 
     def __init__(self) -> None:

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from istifta.crypto.rng import SeededRandom
-from istifta.lifecycle import Referendums
+from istifta.store.referendums import Referendums
 from istifta.testing import CHROMIUM_FLAGS, Opened, live_manifest, open_referendum
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings

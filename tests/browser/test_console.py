@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from istifta.accounts import Accounts
 from istifta.crypto.rng import SeededRandom
-from istifta.lifecycle import Referendums
 from istifta.sms.gateways.outbox import read_outbox
 from istifta.sms.settings import load_sms_settings
+from istifta.store.accounts import Accounts
+from istifta.store.referendums import Referendums
 from istifta.testing import run_ceremony
 from istifta.web.app import create_app
 from istifta.web.i18n import translator
@@ -169,7 +169,7 @@ def import_the_electorate(page: Page, desk: Desk) -> None:
 
 
 def _turnout(desk: Desk) -> list[object]:
-    from istifta.public import PublicViews
+    from istifta.store.public import PublicViews
 
     return PublicViews(desk.refs).turnout(SLUG, drafts=True)  # type: ignore[return-value]
 

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from istifta.board.merkle import leaf_hash, verify_inclusion
 from istifta.crypto.credentials import credential_secret, public_credential
 from istifta.crypto.rng import SeededRandom
-from istifta.lifecycle import Referendums
+from istifta.store.referendums import Referendums
 from istifta.testing import CHROMIUM_FLAGS, draft_referendum, live_manifest
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings

@@ -27,12 +27,12 @@ from istifta.crypto.credentials import credential_secret, public_credential
 from istifta.crypto.group import Scalar
 from istifta.crypto.rng import SeededRandom
 from istifta.crypto.threshold import combine_shares, generate_trustee
-from istifta.lifecycle import Referendums
 from istifta.protocol.ballot import build_ballot, parse_ballot
 from istifta.protocol.parameters import ElectionParameters
 from istifta.protocol.tally import Tally, partial_decrypt
 from istifta.store.db import Store
 from istifta.store.models import BoardEntry, Election, TreeHeadRow, TrusteeRow, Voter
+from istifta.store.referendums import Referendums
 from istifta.testing import make_election, manifest_json
 from istifta.trustee.files import TrusteeFile
 

@@ -16,11 +16,11 @@ from istifta.crypto.group import Scalar
 from istifta.crypto.rng import SeededRandom
 from istifta.crypto.threshold import TrusteeSecret, combine_shares, generate_trustee
 from istifta.errors import CeremonyError, DecodeError, InvalidBallot, UnknownElection, WrongState
-from istifta.lifecycle import Referendums
 from istifta.protocol.ballot import build_ballot
 from istifta.protocol.electorate import Eligible
 from istifta.protocol.tally import partial_decrypt
 from istifta.record.io import read_record, write_record
+from istifta.store.referendums import Referendums
 from istifta.testing import SteppingClock, manifest_json
 from istifta.trustee.files import TrusteeFile
 

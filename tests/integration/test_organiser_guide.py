@@ -33,11 +33,11 @@ from typer.testing import CliRunner
 
 from istifta.board.treehead import sign_tree_head
 from istifta.cli import app
-from istifta.lifecycle import load_board_key
 from istifta.protocol.ballot import build_ballot
 from istifta.protocol.parameters import parse_parameters
 from istifta.record.io import read_record
 from istifta.sms.gateways.outbox import read_outbox
+from istifta.store.referendums import load_board_key
 from istifta.testing import manifest_json
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings

@@ -15,7 +15,6 @@ from sqlalchemy import select, update
 
 from istifta.crypto.rng import SeededRandom
 from istifta.errors import GatewayError, WrongState
-from istifta.lifecycle import Referendums
 from istifta.protocol.ballot import build_ballot
 from istifta.sms import queue
 from istifta.sms.dispatch import Dispatcher, Texts
@@ -24,6 +23,7 @@ from istifta.sms.sealing import load_code_box
 from istifta.sms.settings import SmsSettings
 from istifta.sms.templates import DEFAULTS
 from istifta.store.models import SmsMessage
+from istifta.store.referendums import Referendums
 from istifta.testing import Opened, live_manifest, open_referendum
 
 VOTERS = 12

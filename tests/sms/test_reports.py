@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from istifta.lifecycle import Referendums
 from istifta.sms.gateways.base import DeliveryReport
 from istifta.sms.reports import record_report
 from istifta.sms.settings import Secret, SmsSettings, load_sms_settings
 from istifta.store.db import Store, open_store
 from istifta.store.models import Election, SmsMessage
+from istifta.store.referendums import Referendums
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings
 

@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from istifta.cli import app
 from istifta.errors import ExposedSecret
-from istifta.lifecycle import Referendums
-from istifta.private_files import check_private, load_key
 from istifta.sms.sealing import load_code_box
 from istifta.store.db import open_store
+from istifta.store.private import check_private, load_key
+from istifta.store.referendums import Referendums
 from istifta.testing import manifest_json
 
 CODE = "0123456789ABCDEFGHJKMNPQRS"

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from istifta.crypto.rng import SeededRandom
-from istifta.lifecycle import Referendums
+from istifta.store.referendums import Referendums
 from istifta.testing import Opened, live_manifest, open_referendum
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings

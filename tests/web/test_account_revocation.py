@@ -11,8 +11,8 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from istifta.accounts import Accounts, Member
 from istifta.cli import app as cli
+from istifta.store.accounts import Accounts, Member
 
 from . import test_console_accounts
 from .conftest import Live

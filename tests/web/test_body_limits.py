@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from istifta.crypto.rng import SeededRandom
-from istifta.lifecycle import Referendums
+from istifta.store.referendums import Referendums
 from istifta.testing import draft_referendum, live_manifest
 
 from .process import Server, serving

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.routing import Route
 
-from istifta.accounts import ACCOUNT_FAILURES, ADDRESS_FAILURES, Accounts
+from istifta.store.accounts import ACCOUNT_FAILURES, ADDRESS_FAILURES, Accounts
 from istifta.web import console
 
 from .conftest import Live, serve

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import update
 
-from istifta.accounts import ADDRESS_FAILURES, Accounts
+from istifta.store.accounts import ADDRESS_FAILURES, Accounts
 from istifta.store.models import AccountInvitation
 
 from .conftest import Live, serve

@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from istifta.accounts import Accounts
 from istifta.crypto.credentials import credential_secret, public_credential
+from istifta.store.accounts import Accounts
 from istifta.testing import live_manifest
 from istifta.web import console_uploads
 from istifta.web.console_electorate import electorate_counts

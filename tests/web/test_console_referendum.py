@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from istifta.accounts import Accounts
 from istifta.crypto.rng import SeededRandom
-from istifta.lifecycle import Referendums
-from istifta.public import PublicViews
+from istifta.store.accounts import Accounts
+from istifta.store.public import PublicViews
+from istifta.store.referendums import Referendums
 from istifta.testing import Ceremony, live_manifest, run_ceremony
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings

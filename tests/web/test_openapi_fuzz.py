@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from istifta.crypto.rng import SeededRandom
-from istifta.lifecycle import Referendums
 from istifta.protocol.ballot import build_ballot
+from istifta.store.referendums import Referendums
 from istifta.testing import live_manifest, open_referendum
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from istifta.accounts import Accounts
 from istifta.crypto.rng import SeededRandom
-from istifta.lifecycle import Referendums
 from istifta.protocol.ballot import build_ballot
 from istifta.sms.settings import Secret, SmsSettings
+from istifta.store.accounts import Accounts
+from istifta.store.referendums import Referendums
 from istifta.testing import Opened, draft_referendum, live_manifest, open_referendum
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings

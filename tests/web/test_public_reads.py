@@ -16,8 +16,8 @@ from istifta.board.merkle import leaf_hash, verify_inclusion
 from istifta.crypto.credentials import credential_secret, public_credential
 from istifta.crypto.group import Point
 from istifta.protocol.ballot import build_ballot
-from istifta.public import PublicViews
 from istifta.store.db import MIGRATIONS
+from istifta.store.public import PublicViews
 
 from .conftest import Live, serve
 

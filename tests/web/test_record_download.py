@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 
 from istifta.crypto.rng import SeededRandom
-from istifta.lifecycle import Referendums
 from istifta.protocol.ballot import build_ballot
 from istifta.record.io import read_record
+from istifta.store.referendums import Referendums
 from istifta.testing import live_manifest, open_referendum
 
 from .process import serving

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from istifta.accounts import ACCOUNT_FAILURES, HASHING_AT_ONCE, Accounts
-from istifta.lifecycle import Referendums
+from istifta.store.accounts import ACCOUNT_FAILURES, HASHING_AT_ONCE, Accounts
+from istifta.store.referendums import Referendums
 
 from .process import Server, serving
 

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from istifta.accounts import ROLES, Accounts
 from istifta.cli.common import DEFAULT_DATA_DIR, Database, DataDir, fail, out, referendums
+from istifta.store.accounts import ROLES, Accounts
 
 __all__ = ["admin_app"]
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from istifta import files
 from istifta.errors import IstiftaError
-from istifta.lifecycle import Referendums
+from istifta.store.referendums import Referendums
 
 __all__ = [
     "DEFAULT_DATA_DIR",

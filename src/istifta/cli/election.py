@@ -1,7 +1,7 @@
 """``istifta election …`` and ``istifta electorate …``: the organiser's commands.
 
 Each command opens the data directory (SQLite there, or PostgreSQL with
-``--database``), does one step of :class:`~istifta.lifecycle.Referendums`,
+``--database``), does one step of :class:`~istifta.store.referendums.Referendums`,
 prints what it did, and on any refusal prints why, exits 2 and changes
 nothing.
 """
@@ -30,12 +30,12 @@ from istifta.cli.common import (
     read_json,
     referendums,
 )
-from istifta.electorate_file import credential_rows, holds_credentials
+from istifta.electorate.files import credential_rows, holds_credentials
 from istifta.errors import ImportProblems, IstiftaError
-from istifta.lifecycle import Referendums
 from istifta.protocol.electorate import MAX_REGION
 from istifta.regions import IRAQ
 from istifta.sms.sealing import CodeBox, load_code_box
+from istifta.store.referendums import Referendums
 
 if TYPE_CHECKING:
     from istifta.sms.registry import ImportReport

@@ -39,8 +39,8 @@ def serve(
 
     import uvicorn
 
-    from istifta.private_files import refuse_exposed
     from istifta.sms.settings import load_sms_settings
+    from istifta.store.private import refuse_exposed
     from istifta.web.settings import load_settings
 
     try:

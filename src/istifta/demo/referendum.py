@@ -26,16 +26,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from istifta.accounts import Accounts
 from istifta.errors import IstiftaError
-from istifta.lifecycle import Referendums
-from istifta.private_files import private_dir
 from istifta.protocol.report import Report
 from istifta.sms import invitations
 from istifta.sms.gateways.outbox import read_outbox
 from istifta.sms.registry import import_registrations
 from istifta.sms.sealing import load_code_box
 from istifta.sms.settings import SmsSettings, load_sms_settings
+from istifta.store.accounts import Accounts
+from istifta.store.private import private_dir
+from istifta.store.referendums import Referendums
 from istifta.trustee.room import Ceremony, run_ceremony
 
 __all__ = ["MARKER", "SLUG", "Demo", "finish", "prepare"]

@@ -27,7 +27,6 @@ from pathlib import Path
 
 from istifta import files
 from istifta.errors import DecodeError, WrongState
-from istifta.lifecycle import Referendums
 from istifta.sms import queue
 from istifta.sms.dispatch import Dispatcher, Texts
 from istifta.sms.gateways.base import Gateway
@@ -36,6 +35,7 @@ from istifta.sms.sealing import load_code_box
 from istifta.sms.segments import Segments
 from istifta.sms.settings import SmsSettings
 from istifta.sms.templates import CODE_LENGTH, DEFAULTS, KINDS, check_template, link, render
+from istifta.store.referendums import Referendums
 from istifta.web.i18n import LANGUAGES, translator
 
 __all__ = [

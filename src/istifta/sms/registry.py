@@ -29,13 +29,13 @@ from sqlalchemy.orm import Session
 
 from istifta.crypto.group import RandomSource
 from istifta.errors import DecodeError, ImportProblems, WrongState
-from istifta.lifecycle import Referendums
 from istifta.regions import IRAQ, RegionList
 from istifta.sms.issuing import Issuer
 from istifta.sms.phones import check_country, normalise_phone
 from istifta.sms.registrar_file import Lines, RowReader, Source, find_columns, language_code, open_binary
 from istifta.sms.sealing import CodeBox
 from istifta.store.models import Election, Registration, Voter
+from istifta.store.referendums import Referendums
 
 __all__ = ["BATCH", "ImportReport", "Progress", "import_registrations", "normalise_phone"]
 

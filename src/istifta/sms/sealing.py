@@ -16,7 +16,7 @@ from nacl.secret import SecretBox
 from nacl.utils import random
 
 from istifta.errors import CredentialError
-from istifta.private_files import SMS_KEY, load_key
+from istifta.store.private import SMS_KEY, load_key
 
 __all__ = ["CodeBox", "load_code_box"]
 

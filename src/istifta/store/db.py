@@ -11,7 +11,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from istifta.private_files import DATABASE, check_private, create_private, private_dir
+from istifta.store.private import DATABASE, check_private, create_private, private_dir
 
 __all__ = ["Store", "open_store"]
 

@@ -23,11 +23,11 @@ from starlette.middleware.gzip import GZipMiddleware
 
 import istifta
 from istifta.errors import IstiftaError
-from istifta.lifecycle import Referendums
-from istifta.private_files import refuse_exposed
-from istifta.public import PublicViews
 from istifta.sms.settings import SmsSettings, load_sms_settings
 from istifta.store.db import POOL_SIZE
+from istifta.store.private import refuse_exposed
+from istifta.store.public import PublicViews
+from istifta.store.referendums import Referendums
 from istifta.web import (
     api,
     console,

@@ -19,8 +19,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from istifta.accounts import ROLES, Accounts, SignedIn, check_password, check_username
 from istifta.errors import IstiftaError
+from istifta.store.accounts import ROLES, Accounts, SignedIn, check_password, check_username
 from istifta.web.console import check_csrf, page, require
 from istifta.web.errors import ApiError
 from istifta.web.i18n import Translator, translator

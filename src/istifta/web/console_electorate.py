@@ -22,14 +22,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
-from istifta.accounts import SignedIn
-from istifta.electorate_file import check_credentials, credential_rows, holds_credentials
+from istifta.electorate.files import check_credentials, credential_rows, holds_credentials
 from istifta.errors import ImportProblems, IstiftaError
-from istifta.lifecycle import Referendums
 from istifta.regions import IRAQ
 from istifta.sms.registrar_file import read_header
 from istifta.sms.sealing import CodeBox, load_code_box
+from istifta.store.accounts import SignedIn
 from istifta.store.models import Registration, Voter
+from istifta.store.referendums import Referendums
 from istifta.web import console_uploads as uploads
 from istifta.web.charts import Bar, bar_chart
 from istifta.web.console import EVERYONE, audit, check_csrf, page, require

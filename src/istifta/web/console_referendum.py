@@ -3,7 +3,7 @@ result), the ballot preview, the trustees' ceremony and decryption, and the
 four steps that cannot be undone — open, close, tally, publish — each behind
 a page that says what will happen.
 
-Every step calls :class:`~istifta.lifecycle.Referendums`, as the CLI does;
+Every step calls :class:`~istifta.store.referendums.Referendums`, as the CLI does;
 every refusal is shown as a message, with nothing changed.
 """
 
@@ -17,9 +17,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from istifta.accounts import SignedIn
 from istifta.errors import IstiftaError
-from istifta.trustee.progress import ceremony_progress, confirm_trustee
+from istifta.store.accounts import SignedIn
+from istifta.store.ceremony_progress import ceremony_progress, confirm_trustee
 from istifta.web.charts import standalone
 from istifta.web.console import EVERYONE, audit, check_csrf, page, read_form, require
 from istifta.web.console_create import previews_for

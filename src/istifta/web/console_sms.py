@@ -19,11 +19,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from istifta.accounts import SignedIn
 from istifta.errors import DecodeError, LifecycleError, WrongState
 from istifta.sms import invitations, queue
 from istifta.sms.invitations import Review, Templates
 from istifta.sms.templates import DEFAULTS, KINDS
+from istifta.store.accounts import SignedIn
 from istifta.web.console import EVERYONE, audit, check_csrf, page, require
 from istifta.web.i18n import LANGUAGES, Translator, translator
 from istifta.web.pages import language_of

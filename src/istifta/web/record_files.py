@@ -26,8 +26,8 @@ import re
 import threading
 from pathlib import Path
 
-from istifta.lifecycle import Referendums
 from istifta.record.io import write_zip
+from istifta.store.referendums import Referendums
 
 __all__ = ["RecordFiles"]
 

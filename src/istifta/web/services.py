@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from istifta.lifecycle import Referendums
-from istifta.public import PublicViews
 from istifta.sms.dispatch import Dispatcher
 from istifta.sms.settings import SmsSettings
+from istifta.store.public import PublicViews
+from istifta.store.referendums import Referendums
 from istifta.web.ratelimit import RateLimiter
 from istifta.web.record_files import RecordFiles
 from istifta.web.settings import WebSettings

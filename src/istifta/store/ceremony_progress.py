@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from istifta.crypto.threshold import joint_key, verification_key
 from istifta.errors import CeremonyError, DecodeError
-from istifta.lifecycle import Referendums
 from istifta.store.models import BoardEntry, TrusteeConfirmation, TrusteeRow
+from istifta.store.referendums import Referendums
 from istifta.trustee.files import TrusteeFile, fingerprint, parse_trustee_file
 
 __all__ = ["CeremonyProgress", "TrusteeProgress", "ceremony_progress", "confirm_trustee"]

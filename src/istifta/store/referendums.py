@@ -29,7 +29,6 @@ from istifta.crypto.credentials import credential_secret, new_code, public_crede
 from istifta.crypto.group import Point, RandomSource
 from istifta.crypto.threshold import verify_trustee
 from istifta.errors import CeremonyError, DecodeError, UnknownElection, WrongState
-from istifta.private_files import BOARD_KEY, load_key
 from istifta.protocol.ballot import parse_ballot, verify_ballot
 from istifta.protocol.electorate import MAX_REGION, Eligible
 from istifta.protocol.manifest import Manifest, parse_manifest
@@ -56,6 +55,7 @@ from istifta.protocol.tally import (
 from istifta.record.io import RecordStream
 from istifta.store.db import Store, open_store
 from istifta.store.models import BoardEntry, Election, Registration, TrusteeRow, Voter
+from istifta.store.private import BOARD_KEY, load_key
 from istifta.store.turnout import freeze_electorate as _freeze_electorate
 from istifta.trustee.files import parse_trustee_file
 

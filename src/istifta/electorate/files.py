@@ -4,7 +4,7 @@ themselves hands it over (docs/electorate.md).
 A CSV, UTF-8, whose line 1 names the columns ``credential`` (64 hex
 characters, a ristretto255 point other than the identity) and, optionally,
 ``region``. :func:`credential_rows` reads it for
-:meth:`~istifta.lifecycle.Referendums.import_electorate` (the first bad row
+:meth:`~istifta.store.referendums.Referendums.import_electorate` (the first bad row
 stops it); :func:`check_credentials` reads the whole file, as a dry run, and
 names every bad row. A file of phones is read by :mod:`istifta.sms.registry`
 instead: :func:`holds_credentials` tells them apart by line 1.
