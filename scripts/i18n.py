@@ -18,7 +18,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 WEB = Path(__file__).resolve().parent.parent / "src" / "istifta" / "web"
-LOCALES = WEB / "locales"
+LOCALES = WEB.parent / "locales"
 METHODS = [("templates/**.html", "jinja2"), ("**.py", "python")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n", "trimmed": "true"}}
 LANGUAGES = ("ar", "ckb", "en")

@@ -21,13 +21,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from istifta.crypto.rng import SeededRandom
+from istifta.i18n import translator
 from istifta.sms.gateways.outbox import read_outbox
 from istifta.sms.settings import load_sms_settings
 from istifta.store.accounts import Accounts
 from istifta.store.referendums import Referendums
 from istifta.testing import run_ceremony
 from istifta.web.app import create_app
-from istifta.web.i18n import translator
 from istifta.web.settings import WebSettings
 from istifta.web.threaded import free_port, serving
 

@@ -12,7 +12,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-LOCALES = ROOT / "src" / "istifta" / "web" / "locales"
+LOCALES = ROOT / "src" / "istifta" / "locales"
 PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
 
 

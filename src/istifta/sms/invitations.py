@@ -27,6 +27,7 @@ from pathlib import Path
 
 from istifta import files
 from istifta.errors import DecodeError, WrongState
+from istifta.i18n import LANGUAGES, translator
 from istifta.sms import queue
 from istifta.sms.dispatch import Dispatcher, Texts
 from istifta.sms.gateways.base import Gateway
@@ -36,7 +37,6 @@ from istifta.sms.segments import Segments
 from istifta.sms.settings import SmsSettings
 from istifta.sms.templates import CODE_LENGTH, DEFAULTS, KINDS, check_template, link, render
 from istifta.store.referendums import Referendums
-from istifta.web.i18n import LANGUAGES, translator
 
 __all__ = [
     "PLACEHOLDER_CODE",

@@ -23,6 +23,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 import istifta
 from istifta.errors import IstiftaError
+from istifta.i18n import LANGUAGES
 from istifta.sms.settings import SmsSettings, load_sms_settings
 from istifta.store.db import POOL_SIZE
 from istifta.store.private import refuse_exposed
@@ -40,7 +41,6 @@ from istifta.web import (
 )
 from istifta.web.body_limit import BODY_LIMIT, TooLargeAnswers, too_large
 from istifta.web.errors import ApiError, from_istifta
-from istifta.web.i18n import LANGUAGES
 from istifta.web.ratelimit import RateLimiter
 from istifta.web.security import SecurityHeaders
 from istifta.web.services import Services

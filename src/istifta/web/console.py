@@ -22,9 +22,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from istifta.i18n import translator
 from istifta.store.accounts import SESSION_HOURS, Accounts, Busy, SignedIn, Throttled
 from istifta.web.errors import ApiError
-from istifta.web.i18n import translator
 from istifta.web.pages import language_of, render, state_text
 from istifta.web.services import client_address, services
 

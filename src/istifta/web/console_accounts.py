@@ -20,10 +20,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from istifta.errors import IstiftaError
+from istifta.i18n import Translator, translator
 from istifta.store.accounts import ROLES, Accounts, SignedIn, check_password, check_username
 from istifta.web.console import check_csrf, page, require
 from istifta.web.errors import ApiError
-from istifta.web.i18n import Translator, translator
 from istifta.web.pages import language_of, render
 from istifta.web.services import client_address, services
 

@@ -26,10 +26,10 @@ from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
 
 from istifta.errors import ManifestError, WrongState
+from istifta.i18n import LANGUAGES, Translator, translator
 from istifta.protocol.manifest import MAX_OPTIONS, MAX_QUESTIONS, VERSION, manifest_problems
 from istifta.store.accounts import SignedIn
 from istifta.web.console import audit, page, read_form, require
-from istifta.web.i18n import LANGUAGES, Translator, translator
 from istifta.web.pages import ballot_preview, language_of
 from istifta.web.services import services
 

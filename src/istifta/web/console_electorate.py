@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 
 from istifta.electorate.files import check_credentials, credential_rows, holds_credentials
 from istifta.errors import ImportProblems, IstiftaError
+from istifta.i18n import Translator, translator
 from istifta.regions import IRAQ
 from istifta.sms.registrar_file import read_header
 from istifta.sms.sealing import CodeBox, load_code_box
@@ -34,7 +35,6 @@ from istifta.web import console_uploads as uploads
 from istifta.web.charts import Bar, bar_chart
 from istifta.web.console import EVERYONE, audit, check_csrf, page, require
 from istifta.web.errors import ApiError, from_istifta
-from istifta.web.i18n import Translator, translator
 from istifta.web.pages import language_of
 from istifta.web.services import services
 

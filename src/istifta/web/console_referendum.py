@@ -18,12 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from istifta.errors import IstiftaError
+from istifta.i18n import Translator, translator
 from istifta.store.accounts import SignedIn
 from istifta.store.ceremony_progress import ceremony_progress, confirm_trustee
 from istifta.web.charts import standalone
 from istifta.web.console import EVERYONE, audit, check_csrf, page, read_form, require
 from istifta.web.console_create import previews_for
-from istifta.web.i18n import Translator, translator
 from istifta.web.pages import language_of, schedule_of, turnout_chart
 from istifta.web.services import services
 

@@ -20,12 +20,12 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from istifta.errors import DecodeError, LifecycleError, WrongState
+from istifta.i18n import LANGUAGES, Translator, translator
 from istifta.sms import invitations, queue
 from istifta.sms.invitations import Review, Templates
 from istifta.sms.templates import DEFAULTS, KINDS
 from istifta.store.accounts import SignedIn
 from istifta.web.console import EVERYONE, audit, check_csrf, page, require
-from istifta.web.i18n import LANGUAGES, Translator, translator
 from istifta.web.pages import language_of
 from istifta.web.services import Services, services
 from istifta.web.timeline_chart import timeline_svg

@@ -3,7 +3,7 @@ to the script as a JSON data block (the scripts carry no text of their own)."""
 
 from __future__ import annotations
 
-from istifta.web.i18n import Translator
+from istifta.i18n import Translator
 
 __all__ = ["script_messages"]
 

@@ -20,10 +20,10 @@ from markupsafe import Markup
 
 from istifta.board.merkle import leaf_hash
 from istifta.crypto.group import Point
+from istifta.i18n import LANGUAGES, Language, Translator, pick_language, translator
 from istifta.protocol.manifest import parse_time
 from istifta.store.public import Summary
 from istifta.web.charts import Bar, bar_chart
-from istifta.web.i18n import LANGUAGES, Language, Translator, pick_language, translator
 from istifta.web.messages import script_messages
 from istifta.web.services import services
 from istifta.web.throttle import throttle_reads

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from xml.sax.saxutils import escape, quoteattr
 
+from istifta.i18n import Translator
 from istifta.sms import queue
-from istifta.web.i18n import Translator
 
 __all__ = ["timeline_svg"]
 
