@@ -22,7 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
-from istifta.regions import local_name
+from istifta.electorate.regions import local_name
 
 __all__ = ["DEFAULT", "LANGUAGES", "Language", "Translator", "pick_language", "translator"]
 

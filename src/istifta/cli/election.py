@@ -31,9 +31,9 @@ from istifta.cli.common import (
     referendums,
 )
 from istifta.electorate.files import credential_rows, holds_credentials
+from istifta.electorate.regions import IRAQ
 from istifta.errors import ImportProblems, IstiftaError
 from istifta.protocol.electorate import MAX_REGION
-from istifta.regions import IRAQ
 from istifta.sms.sealing import CodeBox, load_code_box
 from istifta.store.referendums import Referendums
 

@@ -1,7 +1,7 @@
 """The registrar's file: a CSV of voters, its columns and its cells (docs/electorate.md).
 
 UTF-8 with or without a BOM; line 1 names the columns, in English, Arabic or
-Sorani (:data:`HEADER_NAMES`, compared as :func:`istifta.regions.fold` reads
+Sorani (:data:`HEADER_NAMES`, compared as :func:`istifta.electorate.regions.fold` reads
 them), or as the caller maps them. Only the phone column is required; other
 columns (names, ids) are ignored and never stored. :class:`Lines` feeds the
 file to :mod:`csv` a line at a time, counting bytes for a progress bar.
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from istifta.electorate.regions import RegionList, fold
 from istifta.errors import DecodeError
 from istifta.protocol.electorate import MAX_REGION
-from istifta.regions import RegionList, fold
 from istifta.sms.phones import normalise_phone
 
 __all__ = [

@@ -28,8 +28,8 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from istifta.crypto.group import RandomSource
+from istifta.electorate.regions import IRAQ, RegionList
 from istifta.errors import DecodeError, ImportProblems, WrongState
-from istifta.regions import IRAQ, RegionList
 from istifta.sms.issuing import Issuer
 from istifta.sms.phones import check_country, normalise_phone
 from istifta.sms.registrar_file import Lines, RowReader, Source, find_columns, language_code, open_binary

@@ -13,24 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from istifta.web.settings import Setting
+from istifta.settings import Secret, Setting, truth
 
 __all__ = ["MIN_REPORT_TOKEN", "SMS_SETTINGS", "Secret", "SmsSettings", "load_sms_settings"]
-
-
-class Secret:
-    """A password or token: usable as ``.value``, never shown by ``repr`` or ``str``."""
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return "Secret('***')" if self.value else "Secret('')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self.value)
 
 
 MIN_REPORT_TOKEN = 32
@@ -124,18 +109,6 @@ class SmsSettings:
             )
 
 
-_BOOL = {
-    "1": True,
-    "true": True,
-    "yes": True,
-    "on": True,
-    "0": False,
-    "false": False,
-    "no": False,
-    "off": False,
-}
-
-
 def _convert(name: str, env: str, raw: str, kind: object) -> object:
     try:
         if kind in ("float", float):
@@ -143,7 +116,7 @@ def _convert(name: str, env: str, raw: str, kind: object) -> object:
         if kind in ("int", int):
             return int(raw)
         if kind in ("bool", bool):
-            return _BOOL[raw.strip().lower()]
+            return truth(raw, env)
         if kind in ("Decimal", Decimal):
             return Decimal(raw)
         if kind in ("Secret", Secret):

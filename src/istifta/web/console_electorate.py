@@ -23,9 +23,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
 from istifta.electorate.files import check_credentials, credential_rows, holds_credentials
+from istifta.electorate.regions import IRAQ
 from istifta.errors import ImportProblems, IstiftaError
 from istifta.i18n import Translator, translator
-from istifta.regions import IRAQ
 from istifta.sms.registrar_file import read_header
 from istifta.sms.sealing import CodeBox, load_code_box
 from istifta.store.accounts import SignedIn

@@ -12,17 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from istifta.settings import Setting, truth
+
 __all__ = ["SETTINGS", "Setting", "WebSettings", "load_settings"]
 
 MAX_BALLOT_BYTES = 16 * 1024
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    env: str
-    default: str
-    help: str
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -94,15 +88,6 @@ class WebSettings:
         return f"WebSettings({shown})"
 
 
-def _truth(value: str, env: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"{env}: expected true or false, got {value!r}")
-
-
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> WebSettings:
     """Settings from ``environ`` (default: the process environment), then ``overrides``."""
     env = os.environ if environ is None else environ
@@ -115,8 +100,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: object)
             "cast_burst": int(raw["cast_burst"]),
             "read_rate": float(raw["read_rate"]),
             "read_burst": int(raw["read_burst"]),
-            "trust_forwarded": _truth(raw["trust_forwarded"], "ISTIFTA_TRUST_FORWARDED"),
-            "hsts": _truth(raw["hsts"], "ISTIFTA_HSTS"),
+            "trust_forwarded": truth(raw["trust_forwarded"], "ISTIFTA_TRUST_FORWARDED"),
+            "hsts": truth(raw["hsts"], "ISTIFTA_HSTS"),
             "timezone": raw["timezone"],
             "max_backlog": int(raw["max_backlog"]),
         }
