@@ -50,7 +50,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from common import Figure, add_store_arguments, chosen_stores, figure, load_average, machine, say, sig
-from istifta.board.log import Admitted, BoardLog, Receipt
 from istifta.board.merkle import (
     leaf_hash,
     range_hash,
@@ -58,8 +57,9 @@ from istifta.board.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from istifta.board.treehead import sign_tree_head, verify_tree_head
 from istifta.protocol.record import entry_bytes, format_time
+from istifta.protocol.treehead import TreeHead
+from istifta.store.board import Admitted, BoardLog, Receipt
 from istifta.store.db import Store
 from istifta.store.models import BoardNode, Election, TreeHeadRow
 
@@ -277,7 +277,7 @@ def bench_appends(store: Store, key: SigningKey, s: Settings) -> dict[str, Any]:
     one = by_submitters.get("1")
     return {
         "entry_bytes": note_size(),
-        "board_size_after": log.tree_head(election_id)["size"],
+        "board_size_after": log.tree_head(election_id).size,
         "by_submitters": by_submitters,
         "over_one_submitter": {
             n: sig(f["appends_per_s"]["median"] / one["appends_per_s"]["median"])
@@ -436,8 +436,8 @@ def fill(store: Store, election_id: int, size: int, key: SigningKey) -> tuple[di
         sink.close()
     root = levels.root(size)
     with store.session() as session, session.begin():
-        head = sign_tree_head(size, root, format_time(datetime.now(UTC)), key)
-        session.add(TreeHeadRow(election_id=election_id, **head))
+        head = TreeHead.sign(size, root, format_time(datetime.now(UTC)), key)
+        session.add(TreeHeadRow(election_id=election_id, **head.to_json()))
         session.get_one(Election, election_id).board_size = size
     seconds = time.perf_counter() - started
     if not store.is_sqlite:
@@ -473,11 +473,7 @@ def check_board(
     """Proofs from the store checked against roots computed from the entries themselves."""
     rng = random.Random(f"bench board check {size}")
     head = log.tree_head(election_id)
-    if (
-        head["size"] != size
-        or head["root"] != root.hex()
-        or not verify_tree_head(head, bytes(key.verify_key))
-    ):
+    if head.size != size or head.root != root or not head.verifies(bytes(key.verify_key)):
         raise RuntimeError(f"the filled board's tree head is wrong: {head}")
     picks = [0, size - 1, *(rng.randrange(size) for _ in range(8))]
     for i in picks:

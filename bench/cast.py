@@ -69,15 +69,18 @@ from common import (
     usable_cpus,
 )
 from istifta.board.merkle import leaf_hash, node_hash, verify_inclusion
-from istifta.board.treehead import TreeHead, verify_tree_head
 from istifta.crypto.hashing import jcs_plain, sha256
 from istifta.crypto.rng import SeededRandom
 from istifta.protocol.ballot import build_ballot, parse_ballot, verify_ballot
 from istifta.protocol.parameters import ElectionParameters, parse_parameters
+from istifta.protocol.treehead import verify_tree_head
 from istifta.store.db import Store
 from istifta.store.models import BoardEntry, Election, TreeHeadRow
 from istifta.store.referendums import Referendums, load_board_key
 from istifta.testing import Opened, live_manifest, open_referendum
+
+JsonHead = dict[str, Any]
+"""A signed tree head as the API and receipts give it."""
 
 ROOT = Path(__file__).resolve().parent
 SLUG = "bench-cast"
@@ -483,7 +486,7 @@ def roots_at(leaves: Sequence[bytes], sizes: Iterable[int]) -> dict[int, bytes]:
     return roots
 
 
-def head_key(head: TreeHead) -> tuple[int, str, str, str]:
+def head_key(head: JsonHead) -> tuple[int, str, str, str]:
     return head["size"], head["root"], head["timestamp"], head["signature"]
 
 
@@ -514,7 +517,7 @@ class Board:
         return cls([(data, tracker) for data, tracker in rows], heads or 0, key)
 
     def check(
-        self, receipts: Sequence[tuple[bytes, dict[str, Any]]], heads: Iterable[TreeHead] = ()
+        self, receipts: Sequence[tuple[bytes, dict[str, Any]]], heads: Iterable[JsonHead] = ()
     ) -> dict[str, Any]:
         """Each (ballot posted, receipt) and each tree head seen, against this board. ``lost``:
         the ballot posted is not at its receipt's index; a head is inconsistent when its

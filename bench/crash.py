@@ -61,9 +61,12 @@ from cast import (
 )
 from common import add_store_arguments, chosen_stores, figure, load_average, machine, say, sig
 from istifta.board.merkle import verify_consistency
-from istifta.board.treehead import TreeHead, verify_tree_head
+from istifta.protocol.treehead import verify_tree_head
 from istifta.store.db import Store
 from istifta.store.models import Election
+
+JsonHead = dict[str, Any]
+"""A signed tree head as the API and receipts give it."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class Crashes:
 
     receipts: dict[int, tuple[dict[str, Any], int]] = field(default_factory=dict)
     """Ballot number → its receipt and the kills before it came (0 for the first server's)."""
-    heads: dict[tuple[int, str, str, str], TreeHead] = field(default_factory=dict)
+    heads: dict[tuple[int, str, str, str], JsonHead] = field(default_factory=dict)
     generation: int = 0
     """Kills so far."""
     in_flight: int = 0
@@ -102,7 +105,7 @@ class Crashes:
     kills: list[dict[str, Any]] = field(default_factory=list)
     done: bool = False
 
-    def saw(self, head: TreeHead) -> None:
+    def saw(self, head: JsonHead) -> None:
         self.heads.setdefault(head_key(head), head)
 
 
@@ -193,11 +196,11 @@ def committed_unanswered(seen: Crashes) -> int:
     )
 
 
-async def consistency_from_api(base: str, heads: Sequence[TreeHead]) -> dict[str, Any]:
+async def consistency_from_api(base: str, heads: Sequence[JsonHead]) -> dict[str, Any]:
     """Each head against the newest one, with the API's consistency proofs, as a monitor does."""
     async with http_client(base) as client:
         board_key = bytes.fromhex((await client.get(f"/api/referendums/{SLUG}")).json()["board_key"])
-        final: TreeHead = (await client.get(f"/api/referendums/{SLUG}/tree-head")).json()
+        final: JsonHead = (await client.get(f"/api/referendums/{SLUG}/tree-head")).json()
         new_root = bytes.fromhex(final["root"])
         failed = 0
         for head in heads:

@@ -4,7 +4,7 @@
                                           [--store sqlite|postgresql]… [--database URL] [--quick]
 
 Times what ``istifta electorate import`` does for each voter's credential
-(``istifta.sms.issuing.issue``: a code from the OS's CSPRNG, ``x = Hs(…)``,
+(``istifta.electorate.issuing.issue``: a code from the OS's CSPRNG, ``x = Hs(…)``,
 ``P = x·G``, the code sealed with the data directory's key) over a sample:
 in this process (one core), then through the import's own ``Issuer`` with 1
 and with 2 worker processes, and each step alone. Then the whole import of a CSV of phones
@@ -38,9 +38,9 @@ import sms
 from common import Figure, add_store_arguments, chosen_stores, figure, load_average, machine, say, sig
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
 from istifta.crypto.hashing import sha256
-from istifta.sms.issuing import CHUNK, Issuer, default_workers, issue
-from istifta.sms.registry import ImportReport, import_registrations
-from istifta.sms.sealing import CodeBox, load_code_box
+from istifta.electorate.importer import ImportReport, import_registrations
+from istifta.electorate.issuing import CHUNK, Issuer, default_workers, issue
+from istifta.electorate.sealing import CodeBox, load_code_box
 from istifta.store.db import Store
 from istifta.store.referendums import Referendums
 from istifta.testing import manifest_json

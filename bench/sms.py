@@ -37,11 +37,11 @@ from tests.sms.smpp_peer import SmppPeer  # noqa: E402
 import smpp as smpp_bench  # noqa: E402
 from common import load_average, machine, say, sig  # noqa: E402
 from istifta.crypto.credentials import credential_secret, new_code, public_credential  # noqa: E402
+from istifta.electorate.importer import import_registrations  # noqa: E402
+from istifta.electorate.sealing import load_code_box  # noqa: E402
 from istifta.sms import queue  # noqa: E402
 from istifta.sms.dispatch import Dispatcher, Texts  # noqa: E402
 from istifta.sms.gateways.smpp import SmppGateway  # noqa: E402
-from istifta.sms.registry import import_registrations  # noqa: E402
-from istifta.sms.sealing import load_code_box  # noqa: E402
 from istifta.sms.settings import SmsSettings  # noqa: E402
 from istifta.sms.templates import DEFAULTS  # noqa: E402
 from istifta.store.referendums import Referendums  # noqa: E402

@@ -203,11 +203,11 @@ def sign_record(
 ) -> Record:
     """A record of these entries and leaves under a tree head ``board_key`` signs."""
     from istifta.board.merkle import tree_hash
-    from istifta.board.treehead import sign_tree_head
     from istifta.protocol.record import Record
+    from istifta.protocol.treehead import TreeHead
 
-    head = sign_tree_head(len(board), tree_hash(board), timestamp, board_key)
-    return Record(tuple(board), tuple(electorate), head, bytes(board_key.verify_key))
+    head = TreeHead.sign(len(board), tree_hash(board), timestamp, board_key)
+    return Record(tuple(board), tuple(electorate), head.to_json(), bytes(board_key.verify_key))
 
 
 def resign_record(record: Record, board_key: SigningKey) -> Record:
@@ -317,7 +317,7 @@ def register_voters(
 ) -> list[tuple[str, str]]:
     """For tests: ``count`` voters with phones +96477000NNNNN, codes sealed
     with ``box``, languages cycling; returns each (code, phone). The real
-    path is ``istifta electorate import`` (sms/registry.py)."""
+    path is ``istifta electorate import`` (electorate/importer.py)."""
     from sqlalchemy import insert
 
     from istifta.crypto.rng import SeededRandom

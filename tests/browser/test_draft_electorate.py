@@ -68,5 +68,5 @@ def test_a_proof_asked_for_during_the_draft_does_not_stop_voters_after_opening(
             expect(page.locator("#receipt")).to_be_visible(timeout=20_000)
             expect(page.locator("#receipt-check")).to_have_class("good")
             context.close()
-    assert refs.tree_head(slug)["size"] == 3  # the election and the two ballots
+    assert refs.tree_head(slug).size == 3  # the election and the two ballots
     refs.close_store()

@@ -16,9 +16,8 @@ from nacl.signing import SigningKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from istifta.board.log import Admitted, BoardLog
 from istifta.board.merkle import leaf_hash, verify_consistency, verify_inclusion
-from istifta.board.treehead import verify_tree_head
+from istifta.store.board import Admitted, BoardLog
 from istifta.store.db import Store, open_store
 from istifta.store.models import BoardEntry, Election
 
@@ -70,20 +69,16 @@ def test_concurrent_appends_get_receipts_that_prove_themselves(store: Store) -> 
         }
     for r in receipts:
         head = r.tree_head
-        assert verify_tree_head(head, bytes(key.verify_key))
+        assert head.verifies(bytes(key.verify_key))
         proof = [bytes.fromhex(p) for p in r.inclusion_proof]
-        assert verify_inclusion(
-            leaf_hash(rows[r.index]), r.index, head["size"], proof, bytes.fromhex(head["root"])
-        )
+        assert verify_inclusion(leaf_hash(rows[r.index]), r.index, head.size, proof, head.root)
         assert json.loads(rows[r.index])["n"] == int(r.tracker or "", 16)
     # every published head extends the previous ones
     latest = board.tree_head(eid)
     for r in receipts[::37]:
         old = r.tree_head
-        proof = [bytes.fromhex(p) for p in board.consistency(eid, old["size"], latest["size"])]
-        assert verify_consistency(
-            old["size"], latest["size"], bytes.fromhex(old["root"]), bytes.fromhex(latest["root"]), proof
-        )
+        proof = [bytes.fromhex(p) for p in board.consistency(eid, old.size, latest.size)]
+        assert verify_consistency(old.size, latest.size, old.root, latest.root, proof)
 
 
 def test_a_refused_entry_writes_nothing_and_does_not_hold_back_the_others(store: Store) -> None:
@@ -99,7 +94,7 @@ def test_a_refused_entry_writes_nothing_and_does_not_hold_back_the_others(store:
     board.stop()
     assert [o for o in outcomes if isinstance(o, str)] == [f"note {n} refused" for n in range(0, 30, 3)]
     assert sorted(o for o in outcomes if isinstance(o, int)) == list(range(20))
-    assert board.tree_head(eid)["size"] == 20
+    assert board.tree_head(eid).size == 20
 
 
 def test_an_entry_sent_twice_at_once_is_appended_once_and_the_others_go_through(store: Store) -> None:
@@ -129,14 +124,14 @@ def test_an_entry_sent_twice_at_once_is_appended_once_and_the_others_go_through(
             select(BoardEntry.data).where(BoardEntry.election_id == eid).order_by(BoardEntry.index)
         ).scalars()
         assert [json.loads(d)["n"] for d in data] == [0, 1, 2, 3, 4]
-    assert board.tree_head(eid)["size"] == 5
+    assert board.tree_head(eid).size == 5
 
 
 def test_the_board_never_runs_back_when_the_clock_does(store: Store) -> None:
     times = iter([datetime(2024, 1, 20, 7, tzinfo=UTC) - timedelta(minutes=m) for m in (0, 5, 1, 10)])
     board = BoardLog(store, SigningKey.generate(), clock=lambda: next(times))
     eid = _election(store)
-    stamps = [board.append(eid, _note(n)).tree_head["timestamp"] for n in range(4)]
+    stamps = [board.append(eid, _note(n)).tree_head.timestamp for n in range(4)]
     board.stop()
     assert stamps == sorted(stamps)
     assert stamps[0] == stamps[-1]  # the clock went back each time: the board held its time
@@ -159,10 +154,10 @@ def test_two_writers_on_one_store_keep_one_consistent_board(store: Store) -> Non
             ).all()
         )
     latest = first.tree_head(eid)
-    assert latest["size"] == 40
+    assert latest.size == 40
     for r in receipts:
         proof = [bytes.fromhex(p) for p in r.inclusion_proof]
-        root = bytes.fromhex(r.tree_head["root"])
-        assert verify_inclusion(leaf_hash(rows[r.index]), r.index, r.tree_head["size"], proof, root)
-        consistency = [bytes.fromhex(p) for p in first.consistency(eid, r.tree_head["size"], 40)]
-        assert verify_consistency(r.tree_head["size"], 40, root, bytes.fromhex(latest["root"]), consistency)
+        root = r.tree_head.root
+        assert verify_inclusion(leaf_hash(rows[r.index]), r.index, r.tree_head.size, proof, root)
+        consistency = [bytes.fromhex(p) for p in first.consistency(eid, r.tree_head.size, 40)]
+        assert verify_consistency(r.tree_head.size, 40, root, latest.root, consistency)

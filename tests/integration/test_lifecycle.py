@@ -121,7 +121,7 @@ def test_steps_out_of_order_are_refused_and_change_nothing(referendums: Referend
     ballot["signature"]["z"] = ballot["signature"]["c"]
     with pytest.raises(InvalidBallot, match="signature"):
         r.cast(slug, ballot)
-    assert r.tree_head(slug)["size"] == 1  # only the election entry
+    assert r.tree_head(slug).size == 1  # only the election entry
     r.close(slug)
     t = r.tally(slug)
     pd = partial_decrypt(params, t, 1, shares[2], rng).to_json()  # trustee 1 with the wrong share
@@ -129,7 +129,7 @@ def test_steps_out_of_order_are_refused_and_change_nothing(referendums: Referend
         r.add_partial_decryption(slug, pd)
     with pytest.raises(Exception, match="at least 2"):
         r.publish_result(slug)
-    assert r.tree_head(slug)["size"] == 3
+    assert r.tree_head(slug).size == 3
 
 
 def test_a_bad_trustee_file_or_electorate_changes_nothing(referendums: Referendums) -> None:
@@ -180,10 +180,10 @@ def test_several_files_are_taken_all_or_none(referendums: Referendums) -> None:
     t = r.tally(slug)
     good = partial_decrypt(params, t, 1, shares[1], rng).to_json()
     bad = partial_decrypt(params, t, 2, shares[3], rng).to_json()
-    size = r.tree_head(slug)["size"]
+    size = r.tree_head(slug).size
     with pytest.raises(Exception, match="trustee 2"):
         r.add_partial_decryptions(slug, [good, bad])
-    assert r.tree_head(slug)["size"] == size  # the good one was not published either
+    assert r.tree_head(slug).size == size  # the good one was not published either
     r.add_partial_decryptions(slug, [good, partial_decrypt(params, t, 2, shares[2], rng).to_json()])
     assert r.publish_result(slug)["counts"] == [[1, 0]]
 

@@ -31,10 +31,10 @@ import typer
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from istifta.board.treehead import sign_tree_head
 from istifta.cli import app
 from istifta.protocol.ballot import build_ballot
 from istifta.protocol.parameters import parse_parameters
+from istifta.protocol.treehead import TreeHead
 from istifta.record.io import read_record
 from istifta.sms.gateways.outbox import read_outbox
 from istifta.store.referendums import load_board_key
@@ -371,7 +371,7 @@ def test_the_monitor_raises_the_alarm_on_a_board_that_signs_two_histories(
     with TestClient(create_app(WebSettings(data_dir=DATA.resolve()))) as client:
         honest = monitor["watch_once"](client, "c24", board_key, tmp_path / "honest.jsonl")
         assert honest["size"] == 2
-        forged = sign_tree_head(1, bytes(32), honest["timestamp"], key)  # a board of one other entry
+        forged = TreeHead.sign(1, bytes(32), honest["timestamp"], key).to_json()  # a board of one other entry
         with pytest.raises(monitor["Alarm"], match="two different boards"):
             monitor["compare"](client, "c24", board_key, honest, forged)
         kept = tmp_path / "forked.jsonl"

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from istifta.crypto.rng import SeededRandom
+from istifta.electorate.sealing import load_code_box
 from istifta.sms import queue
-from istifta.sms.sealing import load_code_box
 from istifta.store.referendums import Referendums
 from istifta.testing import live_manifest, open_referendum
 

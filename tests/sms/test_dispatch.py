@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select, update
 
 from istifta.crypto.rng import SeededRandom
+from istifta.electorate.sealing import load_code_box
 from istifta.errors import GatewayError, WrongState
 from istifta.protocol.ballot import build_ballot
 from istifta.sms import queue
 from istifta.sms.dispatch import Dispatcher, Texts
 from istifta.sms.gateways.fake import FakeGateway
-from istifta.sms.sealing import load_code_box
 from istifta.sms.settings import SmsSettings
 from istifta.sms.templates import DEFAULTS
 from istifta.store.models import SmsMessage

@@ -25,11 +25,11 @@ from istifta.cli import app
 from istifta.crypto.credentials import credential_secret, public_credential
 from istifta.crypto.rng import SeededRandom
 from istifta.crypto.threshold import generate_trustee
+from istifta.electorate.importer import BATCH, ImportReport, import_registrations, normalise_phone
 from istifta.electorate.regions import IRAQ, canonical_region
+from istifta.electorate.registrar_file import HEADER_NAMES, LANGUAGE_NAMES, find_columns, language_code
+from istifta.electorate.sealing import CodeBox
 from istifta.errors import DecodeError, ImportProblems, WrongState
-from istifta.sms.registrar_file import HEADER_NAMES, LANGUAGE_NAMES, find_columns, language_code
-from istifta.sms.registry import BATCH, ImportReport, import_registrations, normalise_phone
-from istifta.sms.sealing import CodeBox
 from istifta.store.models import Registration, Voter
 from istifta.store.referendums import Referendums
 from istifta.testing import SteppingClock, manifest_json

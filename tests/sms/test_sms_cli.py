@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from istifta.cli import app
 from istifta.crypto.rng import SeededRandom
+from istifta.electorate.sealing import load_code_box
 from istifta.sms import queue
-from istifta.sms.sealing import load_code_box
 from istifta.store.referendums import Referendums
 from istifta.testing import live_manifest, open_referendum
 

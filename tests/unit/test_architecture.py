@@ -20,7 +20,7 @@ SRC = Path(istifta.__file__).parent
 CORE = sorted([*SRC.glob("crypto/*.py"), *SRC.glob("protocol/*.py"), SRC / "board" / "merkle.py"])
 ALLOWED_EXTERNAL = {
     "__future__", "collections", "copy", "ctypes", "dataclasses", "datetime", "functools",
-    "hashlib", "hmac", "json", "math", "re", "typing", "pysodium", "rfc8785",
+    "hashlib", "hmac", "json", "math", "re", "typing", "pysodium", "nacl", "rfc8785",
 }  # fmt: skip
 ALLOWED_INTERNAL = ("istifta.crypto", "istifta.protocol", "istifta.board.merkle", "istifta.errors")
 FORBIDDEN_CALLS = {"now", "utcnow", "today", "time", "urandom", "getenv", "open"}

@@ -16,8 +16,8 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from istifta.cli import app
+from istifta.electorate.sealing import load_code_box
 from istifta.errors import ExposedSecret
-from istifta.sms.sealing import load_code_box
 from istifta.store.db import open_store
 from istifta.store.private import check_private, load_key
 from istifta.store.referendums import Referendums

@@ -34,7 +34,7 @@ class Live:
         return f"/api/referendums/{self.slug}"
 
     def board_size(self) -> int:
-        return self.refs.tree_head(self.slug)["size"]
+        return self.refs.tree_head(self.slug).size
 
 
 def serve(tmp_path: Path, store_url: str | None, **settings: object) -> Iterator[Live]:

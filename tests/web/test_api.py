@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from istifta.board.merkle import leaf_hash, verify_consistency, verify_inclusion
-from istifta.board.treehead import verify_tree_head
 from istifta.protocol.ballot import build_ballot
 from istifta.protocol.tally import partial_decrypt
+from istifta.protocol.treehead import verify_tree_head
 from istifta.protocol.verify import verify_record
 from istifta.record.io import read_record
 from istifta.testing import make_election

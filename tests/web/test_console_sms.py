@@ -21,11 +21,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from istifta.crypto.rng import SeededRandom
+from istifta.electorate.sealing import load_code_box
 from istifta.protocol.ballot import build_ballot
 from istifta.sms import queue
 from istifta.sms.gateways.outbox import read_outbox
 from istifta.sms.invitations import PLACEHOLDER_CODE, templates_path
-from istifta.sms.sealing import load_code_box
 from istifta.store.accounts import Accounts
 from istifta.store.models import SmsMessage
 from istifta.testing import Opened, live_manifest, open_referendum

@@ -85,7 +85,7 @@ def test_a_draft_is_unknown_outside_the_console(site: Site) -> None:
 
 
 def test_nested_json_is_a_clear_400_and_changes_nothing(site: Site) -> None:
-    size = site.refs.tree_head(site.opened.slug)["size"]
+    size = site.refs.tree_head(site.opened.slug).size
     deep = b"[" * 5_000 + b"]" * 5_000  # within a ballot's size, beyond any parser's patience
     cast = site.client.post(f"/api/referendums/{site.opened.slug}/ballots", content=deep)
     assert cast.status_code == 400 and cast.json()["code"] == "malformed_json"
@@ -96,7 +96,7 @@ def test_nested_json_is_a_clear_400_and_changes_nothing(site: Site) -> None:
         headers={"authorization": f"Bearer {TOKEN}", "content-type": "application/json"},
     )
     assert report.status_code == 400 and "Traceback" not in report.text
-    assert site.refs.tree_head(site.opened.slug)["size"] == size
+    assert site.refs.tree_head(site.opened.slug).size == size
     assert site.vote(0) == 200  # voting goes on
 
 

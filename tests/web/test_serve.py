@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from istifta.cli import app
+from istifta.electorate.sealing import load_code_box
 from istifta.errors import ExposedSecret
-from istifta.sms.sealing import load_code_box
 from istifta.store.referendums import Referendums
 from istifta.web.app import create_app
 from istifta.web.settings import WebSettings

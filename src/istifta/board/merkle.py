@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 __all__ = [
+    "Frontier",
     "MemoryTree",
     "NodeLookup",
     "consistency_proof",
+    "frontier_keys",
     "inclusion_proof",
     "leaf_hash",
     "node_hash",
@@ -40,26 +42,61 @@ def tree_hash(entries: Iterable[bytes]) -> bytes:
 
 
 def tree_hash_of_leaf_hashes(hashes: Iterable[bytes]) -> bytes:
-    """``MTH`` from leaf hashes, streaming: keeps one hash per level (log n memory).
-
-    RFC 9162 splits at the largest power of two below ``n``; folding complete
-    subtrees left to right as they fill, then joining the remaining ones from
-    the smallest up, gives the same root.
-    """
-    stack: list[tuple[int, bytes]] = []  # (subtree size, hash), sizes strictly decreasing
+    """``MTH`` from leaf hashes, streaming: keeps one hash per level (log n memory)."""
+    frontier = Frontier()
     for h in hashes:
-        size, node = 1, h
-        while stack and stack[-1][0] == size:
-            left_size, left = stack.pop()
-            size, node = left_size + size, node_hash(left, node)
-        stack.append((size, node))
-    if not stack:
-        return hashlib.sha256(b"").digest()
-    _, root = stack.pop()
-    while stack:
-        _, left = stack.pop()
-        root = node_hash(left, root)
-    return root
+        frontier.append(h)
+    return frontier.root()
+
+
+def frontier_keys(size: int) -> list[tuple[int, int]]:
+    """``(level, index)`` of the complete subtrees on the right edge of a tree of
+    ``size`` leaves, smallest first: one for each bit set in ``size``."""
+    return [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
+
+
+class Frontier:
+    """The right edge of a growing tree: the hash of each complete subtree that
+    no later leaf can join (RFC 9162 splits at the largest power of two below
+    ``n``, so folding these from the smallest up gives ``MTH``).
+
+    ``nodes`` maps :func:`frontier_keys` of ``size`` to hashes; a log stores
+    every node :meth:`append` completes, and loads the frontier back by its keys.
+    """
+
+    __slots__ = ("nodes", "size")
+
+    def __init__(self, size: int = 0, nodes: Mapping[tuple[int, int], bytes] | None = None) -> None:
+        known = nodes or {}
+        self.size = size
+        self.nodes = {key: known[key] for key in frontier_keys(size)}
+
+    def copy(self) -> Frontier:
+        return Frontier(self.size, self.nodes)
+
+    def append(self, h: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a leaf hash; return ``(level, index, hash)`` of every subtree it completes, leaf first."""
+        completed = []
+        level, index = 0, self.size
+        while True:
+            completed.append((level, index, h))
+            if not index & 1:
+                self.nodes[(level, index)] = h
+                break
+            h = node_hash(self.nodes.pop((level, index - 1)), h)
+            level, index = level + 1, index >> 1
+        self.size += 1
+        return completed
+
+    def root(self) -> bytes:
+        """``MTH`` of the ``size`` leaves so far."""
+        keys = frontier_keys(self.size)
+        if not keys:
+            return hashlib.sha256(b"").digest()
+        root = self.nodes[keys[0]]
+        for key in keys[1:]:
+            root = node_hash(self.nodes[key], root)
+        return root
 
 
 # --- proofs over stored complete subtrees (RFC 9162 §2.1.3 and §2.1.4) ---

@@ -30,15 +30,15 @@ from istifta.cli.common import (
     read_json,
     referendums,
 )
-from istifta.electorate.files import credential_rows, holds_credentials
+from istifta.electorate.credential_file import credential_rows, holds_credentials
 from istifta.electorate.regions import IRAQ
+from istifta.electorate.sealing import CodeBox, load_code_box
 from istifta.errors import ImportProblems, IstiftaError
 from istifta.protocol.electorate import MAX_REGION
-from istifta.sms.sealing import CodeBox, load_code_box
 from istifta.store.referendums import Referendums
 
 if TYPE_CHECKING:
-    from istifta.sms.registry import ImportReport
+    from istifta.electorate.importer import ImportReport
 
 T = TypeVar("T")
 
@@ -106,7 +106,7 @@ def electorate_import(
 ) -> None:
     """Import the electorate: voters' phones, each issued a credential (or public
     credentials, from a file with the header credential,region); the whole file or nothing."""
-    from istifta.sms.registrar_file import read_header
+    from istifta.electorate.registrar_file import read_header
 
     column_map = _column_map(column or [])
     try:
@@ -146,7 +146,7 @@ def _import_phones(
     column_map: dict[str, str],
     country: str,
 ) -> None:
-    from istifta.sms.registry import import_registrations  # phonenumbers: loaded only when needed
+    from istifta.electorate.importer import import_registrations  # phonenumbers: loaded only when needed
 
     # A dry run seals nothing: it does not make the data directory's sms.key.
     box = CodeBox(os.urandom(32)) if dry_run else load_code_box(data_dir)
@@ -361,4 +361,4 @@ def status(slug: Slug, data_dir: DataDir = DEFAULT_DATA_DIR, database: Database 
         out.print(f"{escape(slug)}: {state}", highlight=False)
         if state != "draft":
             head = r.tree_head(slug)
-            out.print(f"board: {head['size']:,} entries, root {head['root']}", highlight=False)
+            out.print(f"board: {head.size:,} entries, root {head.root.hex()}", highlight=False)

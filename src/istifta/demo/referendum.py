@@ -26,12 +26,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from istifta.electorate.importer import import_registrations
+from istifta.electorate.sealing import load_code_box
 from istifta.errors import IstiftaError
 from istifta.protocol.report import Report
 from istifta.sms import invitations
 from istifta.sms.gateways.outbox import read_outbox
-from istifta.sms.registry import import_registrations
-from istifta.sms.sealing import load_code_box
 from istifta.sms.settings import SmsSettings, load_sms_settings
 from istifta.store.accounts import Accounts
 from istifta.store.private import private_dir

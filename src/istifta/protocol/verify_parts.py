@@ -12,14 +12,10 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import pysodium
-
-from istifta.crypto.hashing import jcs
 from istifta.errors import DecodeError, DecryptionError, IstiftaError
-from istifta.protocol.codec import expect_int, expect_list, expect_object, hash_from_json
+from istifta.protocol.codec import expect_int, expect_list
 from istifta.protocol.electorate import electorate_root
 from istifta.protocol.entries import load_json, parse_leaf, sniff_type
-from istifta.protocol.manifest import parse_time
 from istifta.protocol.parameters import ElectionParameters
 from istifta.protocol.record import ENTRY_TYPES
 from istifta.protocol.tally import (
@@ -28,6 +24,7 @@ from istifta.protocol.tally import (
     parse_partial_decryption,
     verify_partial_decryption,
 )
+from istifta.protocol.treehead import TreeHead
 
 __all__ = [
     "Failed",
@@ -55,21 +52,12 @@ class Failed(Exception):
 def check_tree_head(head: Any, board_key: bytes, figures: dict[str, Any]) -> None:
     """The head's shape, then the board key's Ed25519 signature on
     ``jcs({"size", "root", "timestamp"})`` (PROTOCOL.md §6)."""
-    obj = expect_object(head, "tree_head", ("size", "root", "timestamp", "signature"))
-    size = expect_int(obj["size"], "tree_head.size", 0, 2**62)
-    root = hash_from_json(obj["root"], "tree_head.root")
-    parse_time(obj["timestamp"], "tree_head.timestamp")
-    signature = obj["signature"]
-    if not isinstance(signature, str) or not _SIGNATURE.fullmatch(signature):
-        raise DecodeError("tree_head.signature: expected 128 lowercase hex characters")
-    figures.update(entries=size, root=root, timestamp=obj["timestamp"])
+    parsed = TreeHead.parse(head)
+    figures.update(entries=parsed.size, root=parsed.root.hex(), timestamp=parsed.timestamp)
     if len(board_key) != 32:
         raise Failed(f"board_key: expected a 32-byte Ed25519 key, got {len(board_key)} bytes")
-    message = jcs({"size": size, "root": root, "timestamp": obj["timestamp"]})
-    try:
-        pysodium.crypto_sign_verify_detached(bytes.fromhex(signature), message, board_key)
-    except ValueError:
-        raise Failed("the tree head's signature does not verify with the board key") from None
+    if not parsed.verifies(board_key):
+        raise Failed("the tree head's signature does not verify with the board key")
 
 
 def check_electorate(

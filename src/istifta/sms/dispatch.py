@@ -27,11 +27,11 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from istifta.electorate.sealing import CodeBox
 from istifta.errors import GatewayError, UnknownElection
 from istifta.sms.gateways.base import DeliveryReport, Gateway, Outgoing
 from istifta.sms.queue import recover
 from istifta.sms.reports import FINISHABLE
-from istifta.sms.sealing import CodeBox
 from istifta.sms.settings import SmsSettings
 from istifta.sms.templates import link, render
 from istifta.store.db import Store

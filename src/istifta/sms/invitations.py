@@ -26,13 +26,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from istifta import files
+from istifta.electorate.importer import normalise_phone
+from istifta.electorate.sealing import load_code_box
 from istifta.errors import DecodeError, WrongState
 from istifta.i18n import LANGUAGES, translator
 from istifta.sms import queue
 from istifta.sms.dispatch import Dispatcher, Texts
 from istifta.sms.gateways.base import Gateway
-from istifta.sms.registry import normalise_phone
-from istifta.sms.sealing import load_code_box
 from istifta.sms.segments import Segments
 from istifta.sms.settings import SmsSettings
 from istifta.sms.templates import CODE_LENGTH, DEFAULTS, KINDS, check_template, link, render

@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from istifta.protocol.treehead import TreeHead
+
 __all__ = [
     "Account",
     "AccountInvitation",
@@ -135,6 +137,9 @@ class TreeHeadRow(Base):
     root: Mapped[str] = mapped_column(String(64))
     timestamp: Mapped[str] = mapped_column(String(32))
     signature: Mapped[str] = mapped_column(String(128))
+
+    def head(self) -> TreeHead:
+        return TreeHead(self.size, bytes.fromhex(self.root), self.timestamp, bytes.fromhex(self.signature))
 
 
 class Registration(Base):

@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from istifta.board.log import Receipt, index_of_tracker
 from istifta.board.merkle import MemoryTree, inclusion_proof, leaf_hash
 from istifta.crypto.group import Point
 from istifta.errors import StoreMismatch, UnknownElection
 from istifta.protocol.electorate import Eligible
 from istifta.protocol.parameters import ElectionParameters
+from istifta.store.board import Receipt, index_of_tracker
 from istifta.store.models import BoardEntry, Election, TreeHeadRow, Voter
 from istifta.store.referendums import Referendums
 from istifta.store.turnout import NO_REGION, read_turnout

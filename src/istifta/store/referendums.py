@@ -23,7 +23,6 @@ from nacl.signing import SigningKey
 from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from istifta.board.log import Admitted, BoardLog, Receipt
 from istifta.board.merkle import leaf_hash, tree_hash_of_leaf_hashes
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
 from istifta.crypto.group import Point, RandomSource
@@ -52,7 +51,9 @@ from istifta.protocol.tally import (
     tally,
     verify_partial_decryption,
 )
+from istifta.protocol.treehead import TreeHead
 from istifta.record.io import RecordStream
+from istifta.store.board import Admitted, BoardLog, Receipt
 from istifta.store.db import Store, open_store
 from istifta.store.models import BoardEntry, Election, Registration, TrusteeRow, Voter
 from istifta.store.private import BOARD_KEY, load_key
@@ -502,7 +503,7 @@ class Referendums:
 
     # --- the record ---
 
-    def tree_head(self, slug: str) -> dict[str, Any]:
+    def tree_head(self, slug: str) -> TreeHead:
         """The board's latest signed tree head."""
         return self.board.tree_head(self._opened(slug).id)
 
@@ -523,7 +524,7 @@ class Referendums:
             def board() -> Iterator[bytes]:
                 rows = session.execute(
                     select(BoardEntry.data)
-                    .where(BoardEntry.election_id == opened.id, BoardEntry.index < head["size"])
+                    .where(BoardEntry.election_id == opened.id, BoardEntry.index < head.size)
                     .order_by(BoardEntry.index)
                     .execution_options(yield_per=IMPORT_BATCH)
                 )
@@ -540,4 +541,4 @@ class Referendums:
                 for credential, region in rows:
                     yield Eligible(Point.decode(credential, "credential"), region).leaf()
 
-            yield RecordStream(board(), electorate(), dict(head), self.board_key)
+            yield RecordStream(board(), electorate(), head.to_json(), self.board_key)

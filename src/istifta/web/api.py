@@ -18,10 +18,10 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from istifta.board.log import Receipt
 from istifta.board.merkle import leaf_hash
 from istifta.crypto.group import Point
 from istifta.sms import queue as sms_queue
+from istifta.store.board import Receipt
 from istifta.web.errors import ApiError
 from istifta.web.services import services
 from istifta.web.settings import MAX_BALLOT_BYTES

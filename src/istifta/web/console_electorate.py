@@ -22,12 +22,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
-from istifta.electorate.files import check_credentials, credential_rows, holds_credentials
+from istifta.electorate.credential_file import check_credentials, credential_rows, holds_credentials
 from istifta.electorate.regions import IRAQ
+from istifta.electorate.registrar_file import read_header
+from istifta.electorate.sealing import CodeBox, load_code_box
 from istifta.errors import ImportProblems, IstiftaError
 from istifta.i18n import Translator, translator
-from istifta.sms.registrar_file import read_header
-from istifta.sms.sealing import CodeBox, load_code_box
 from istifta.store.accounts import SignedIn
 from istifta.store.models import Registration, Voter
 from istifta.store.referendums import Referendums
@@ -39,7 +39,7 @@ from istifta.web.pages import language_of
 from istifta.web.services import services
 
 if TYPE_CHECKING:
-    from istifta.sms.registry import ImportReport
+    from istifta.electorate.importer import ImportReport
 
 __all__ = ["IMPORTERS", "Counts", "electorate_counts", "router"]
 
@@ -195,7 +195,7 @@ def _import(refs: Referendums, data_dir: Path, slug: str, upload: uploads.Upload
 def _phones(
     refs: Referendums, slug: str, upload: uploads.Upload, options: Options, box: CodeBox, dry_run: bool
 ) -> ImportReport:
-    from istifta.sms.registry import import_registrations  # phonenumbers: loaded only when needed
+    from istifta.electorate.importer import import_registrations  # phonenumbers: loaded only when needed
 
     return import_registrations(
         refs,

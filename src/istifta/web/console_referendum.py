@@ -117,7 +117,9 @@ def turnout_json(request: Request, slug: str, who: Reader) -> JSONResponse:
             "voted": voted,
             "percent": _t(request).percent(voted / eligible if eligible else 0.0),
             "by_region": {r.region or "": {"eligible": r.eligible, "voted": r.voted} for r in rows},
-            "board": {k: head[k] for k in ("size", "root", "timestamp")} if head else None,
+            "board": {"size": head.size, "root": head.root.hex(), "timestamp": head.timestamp}
+            if head
+            else None,
         },
         headers={"Cache-Control": "no-store"},
     )

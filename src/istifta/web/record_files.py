@@ -49,7 +49,7 @@ class RecordFiles:
     def ready(self, slug: str) -> Path | None:
         """The record as of the board's latest tree head, if it is built; if not,
         its building is started (unless a build is running) and ``None`` returned."""
-        path = self.path(slug, self.refs.tree_head(slug)["size"])
+        path = self.path(slug, self.refs.tree_head(slug).size)
         if path.is_file():
             return path
         with self._lock:

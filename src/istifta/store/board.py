@@ -12,7 +12,6 @@ yet on the board), so no check can be overtaken by a concurrent append.
 
 from __future__ import annotations
 
-import hashlib
 import queue
 import threading
 from collections.abc import Callable
@@ -25,10 +24,10 @@ from nacl.signing import SigningKey
 from sqlalchemy import Table, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from istifta.board.merkle import consistency_proof, inclusion_proof, leaf_hash, node_hash
-from istifta.board.treehead import TreeHead, sign_tree_head
+from istifta.board.merkle import Frontier, consistency_proof, frontier_keys, inclusion_proof, leaf_hash
 from istifta.protocol.manifest import parse_time
 from istifta.protocol.record import entry_bytes, format_time
+from istifta.protocol.treehead import TreeHead
 from istifta.store.db import Store
 from istifta.store.models import BoardEntry, BoardNode, Election, TreeHeadRow
 from istifta.store.turnout import count_first_ballots
@@ -53,7 +52,7 @@ class Receipt:
         return {
             "tracker": self.tracker,
             "index": self.index,
-            "tree_head": self.tree_head,
+            "tree_head": self.tree_head.to_json(),
             "inclusion_proof": list(self.inclusion_proof),
         }
 
@@ -95,9 +94,9 @@ class BoardLog:
         self._queue: queue.Queue[Submission | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._cache: dict[int, tuple[int, dict[tuple[int, int], bytes], datetime]] = {}
-        """Per election, after this writer's last commit: the board's size, its right
-        edge of complete subtrees and its time (writer thread only)."""
+        self._cache: dict[int, tuple[Frontier, datetime]] = {}
+        """Per election, after this writer's last commit: the board's right edge of
+        complete subtrees and its time (writer thread only)."""
         self._nodes: dict[int, dict[tuple[int, int], bytes]] = {}
         """Per election, the nodes the writer touched in its last batch (writer thread only)."""
 
@@ -165,7 +164,7 @@ class BoardLog:
                         warm = self._nodes.get(item.election_id)
                         lookups[item.election_id] = _lookup(session, item.election_id, warm)
                     lookup = lookups[item.election_id]
-                    proof = inclusion_proof(index, head["size"], lookup)
+                    proof = inclusion_proof(index, head.size, lookup)
                     receipt = Receipt(index, head, tuple(p.hex() for p in proof), tracker)
                 except Exception as exc:
                     item.future.set_exception(exc)
@@ -184,6 +183,7 @@ class BoardLog:
             known: dict[tuple[int, str], int] = {}
             """(election, tracker) → index, on the board or earlier in this batch."""
             starts: dict[int, int] = {}
+            frontiers: dict[int, Frontier] = {}
             times: dict[int, datetime] = {}
             clock = self.clock()
             for item in batch:
@@ -195,13 +195,14 @@ class BoardLog:
                     elections[item.election_id] = election
                     starts[election.id] = election.board_size
                     cached = self._cache.get(election.id)
-                    if cached is not None and cached[0] == election.board_size:
+                    if cached is not None and cached[0].size == election.board_size:
                         # Nobody else appended since this writer's last batch.
-                        self._nodes[election.id] = dict(cached[1])
-                        last: datetime | None = cached[2]
+                        frontiers[election.id] = cached[0].copy()
+                        last: datetime | None = cached[1]
                     else:
-                        self._nodes[election.id] = _load_frontier(session, election)
+                        frontiers[election.id] = _load_frontier(session, election)
                         last = _last_time(session, election.id)
+                    self._nodes[election.id] = dict(frontiers[election.id].nodes)
                     # Never earlier than the board's last tree head: a clock stepped
                     # back (an NTP correction) must not make the board run backwards.
                     times[election.id] = max(clock, last or clock)
@@ -232,16 +233,20 @@ class BoardLog:
                         "credential": admitted.credential,
                     }
                 )
-                nodes += _add_leaf(self._nodes[election.id], election.id, index, leaf_hash(data))
+                touched = self._nodes[election.id]
+                for level, i, h in frontiers[election.id].append(leaf_hash(data)):
+                    touched[(level, i)] = h
+                    nodes.append({"election_id": election.id, "level": level, "index": i, "hash": h})
                 election.board_size = index + 1
                 outcomes.append((index, admitted.tracker))
             for election_id, election in elections.items():
                 size = election.board_size
-                root = _root(self._nodes[election_id], size)
-                head = sign_tree_head(size, root, format_time(times[election_id]), self.key)
+                head = TreeHead.sign(
+                    size, frontiers[election_id].root(), format_time(times[election_id]), self.key
+                )
                 heads[election_id] = head
                 if size != starts[election_id]:  # a head for an unchanged size is already stored
-                    session.add(TreeHeadRow(election_id=election_id, **head))
+                    session.add(TreeHeadRow(election_id=election_id, **head.to_json()))
             for election_id in elections:
                 ballots = [
                     e["credential"]
@@ -254,10 +259,8 @@ class BoardLog:
                 connection = session.connection()
                 connection.execute(insert(ENTRIES), entries)  # Core: no ORM bookkeeping
                 connection.execute(insert(NODES), nodes)
-        for election_id, election in elections.items():
-            size = election.board_size
-            frontier = {k: self._nodes[election_id][k] for k in _frontier_keys(size)}
-            self._cache[election_id] = (size, frontier, times[election_id])
+        for election_id in elections:
+            self._cache[election_id] = (frontiers[election_id], times[election_id])
         return outcomes, heads
 
     # --- reading ---
@@ -270,17 +273,12 @@ class BoardLog:
             row = session.execute(query.order_by(TreeHeadRow.size.desc()).limit(1)).scalar()
             if row is None:
                 raise LookupError(f"no tree head of size {size} for this board")
-            return {
-                "size": row.size,
-                "root": row.root,
-                "timestamp": row.timestamp,
-                "signature": row.signature,
-            }
+            return row.head()
 
     def receipt(self, election_id: int, index: int, tracker: str | None = None) -> Receipt:
         head = self.tree_head(election_id)
         with self.store.session() as session:
-            proof = inclusion_proof(index, head["size"], _lookup(session, election_id))
+            proof = inclusion_proof(index, head.size, _lookup(session, election_id))
             if tracker is None:
                 tracker = _tracker_at(session, election_id, index)
         return Receipt(index, head, tuple(p.hex() for p in proof), tracker)
@@ -332,47 +330,17 @@ def _tracker_at(session: Session, election_id: int, index: int) -> str | None:
     ).scalar()
 
 
-def _frontier_keys(size: int) -> list[tuple[int, int]]:
-    """The complete subtrees on the right edge of a tree of ``size`` leaves."""
-    return [(level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1]
-
-
-def _load_frontier(session: Session, election: Election) -> dict[tuple[int, int], bytes]:
-    keys = _frontier_keys(election.board_size)
+def _load_frontier(session: Session, election: Election) -> Frontier:
+    keys = frontier_keys(election.board_size)
     if not keys:
-        return {}
+        return Frontier()
     rows = session.execute(
         select(BoardNode.level, BoardNode.index, BoardNode.hash).where(
             BoardNode.election_id == election.id,
             tuple_(BoardNode.level, BoardNode.index).in_(keys),
         )
     )
-    return {(level, index): h for level, index, h in rows}
-
-
-def _add_leaf(
-    nodes: dict[tuple[int, int], bytes], election_id: int, index: int, h: bytes
-) -> list[dict[str, Any]]:
-    """Record leaf ``index`` and every subtree it completes; return the rows to insert."""
-    rows = []
-    level, i = 0, index
-    while True:
-        nodes[(level, i)] = h
-        rows.append({"election_id": election_id, "level": level, "index": i, "hash": h})
-        if not i & 1:
-            return rows
-        h = node_hash(nodes[(level, i - 1)], h)
-        level, i = level + 1, i >> 1
-
-
-def _root(nodes: dict[tuple[int, int], bytes], size: int) -> bytes:
-    keys = _frontier_keys(size)
-    if not keys:
-        return hashlib.sha256(b"").digest()
-    root = nodes[keys[0]]
-    for key in keys[1:]:
-        root = node_hash(nodes[key], root)
-    return root
+    return Frontier(election.board_size, {(level, index): h for level, index, h in rows})
 
 
 def _lookup(

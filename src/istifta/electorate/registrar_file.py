@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from istifta.electorate.phones import normalise_phone
 from istifta.electorate.regions import RegionList, fold
 from istifta.errors import DecodeError
 from istifta.protocol.electorate import MAX_REGION
-from istifta.sms.phones import normalise_phone
 
 __all__ = [
     "HEADER_NAMES",

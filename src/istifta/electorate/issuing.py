@@ -4,7 +4,7 @@ Each voter gets ``code = new_code(os.urandom)``, ``P = x·G`` with ``x =
 Hs("istifta/1/credential", manifest_hash, code)``, and the code sealed with
 the data directory's key. The curve makes this the costly part of an import
 (about 75 µs a voter, two thirds of the time), so past the first chunk
-:class:`Issuer` has worker processes (``python -m istifta.sms.issuing``, fed
+:class:`Issuer` has worker processes (``python -m istifta.electorate.issuing``, fed
 through pipes) make credentials ahead while the import reads and writes. A
 code leaves the process that drew it only sealed; the credentials made ahead
 and not needed at the end are dropped unused.
@@ -23,7 +23,7 @@ from typing import IO, NoReturn
 
 from istifta.crypto.credentials import CODE_LENGTH, credential_secret, new_code, public_credential
 from istifta.crypto.group import RandomSource
-from istifta.sms.sealing import CodeBox
+from istifta.electorate.sealing import CodeBox
 
 __all__ = ["CHUNK", "Issued", "Issuer", "default_workers", "issue"]
 
@@ -46,14 +46,14 @@ def issue(manifest_hash: bytes, box: CodeBox, rng: RandomSource, count: int) -> 
 
 
 class _Worker:
-    """One ``python -m istifta.sms.issuing``, always with one chunk asked of it."""
+    """One ``python -m istifta.electorate.issuing``, always with one chunk asked of it."""
 
     def __init__(self, manifest_hash: bytes, box: CodeBox) -> None:
         self.manifest_hash, self.box = manifest_hash, box
         self.greeted = False
         path = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "istifta.sms.issuing"],
+            [sys.executable, "-m", "istifta.electorate.issuing"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": path},

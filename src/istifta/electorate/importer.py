@@ -1,7 +1,7 @@
 """Importing the electorate with phone numbers, and issuing their credentials.
 
-A registrar's CSV (:mod:`istifta.sms.registrar_file`) becomes, for each row,
-a fresh credential (:mod:`istifta.sms.issuing`): its public ``P`` joins the
+A registrar's CSV (:mod:`istifta.electorate.registrar_file`) becomes, for each row,
+a fresh credential (:mod:`istifta.electorate.issuing`): its public ``P`` joins the
 electorate, and a private :class:`~istifta.store.models.Registration` keeps
 the phone in E.164, the region, the language and the code sealed with the
 data directory's key. ``docs/electorate.md`` tells the registrar how.
@@ -28,12 +28,19 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from istifta.crypto.group import RandomSource
+from istifta.electorate.issuing import Issuer
+from istifta.electorate.phones import check_country, normalise_phone
 from istifta.electorate.regions import IRAQ, RegionList
+from istifta.electorate.registrar_file import (
+    Lines,
+    RowReader,
+    Source,
+    find_columns,
+    language_code,
+    open_binary,
+)
+from istifta.electorate.sealing import CodeBox
 from istifta.errors import DecodeError, ImportProblems, WrongState
-from istifta.sms.issuing import Issuer
-from istifta.sms.phones import check_country, normalise_phone
-from istifta.sms.registrar_file import Lines, RowReader, Source, find_columns, language_code, open_binary
-from istifta.sms.sealing import CodeBox
 from istifta.store.models import Election, Registration, Voter
 from istifta.store.referendums import Referendums
 

@@ -6,7 +6,7 @@ characters, a ristretto255 point other than the identity) and, optionally,
 ``region``. :func:`credential_rows` reads it for
 :meth:`~istifta.store.referendums.Referendums.import_electorate` (the first bad row
 stops it); :func:`check_credentials` reads the whole file, as a dry run, and
-names every bad row. A file of phones is read by :mod:`istifta.sms.registry`
+names every bad row. A file of phones is read by :mod:`istifta.electorate.importer`
 instead: :func:`holds_credentials` tells them apart by line 1.
 """
 
