@@ -14,7 +14,7 @@ from istifta.cli import app
 from istifta.crypto.group import Point
 from istifta.i18n import translator
 from istifta.protocol.ballot import parse_ballot, verify_ballot
-from istifta.web.messages import script_messages
+from istifta.web.pages.messages import script_messages
 
 from .conftest import Site, artifacts
 

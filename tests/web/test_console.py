@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from istifta.store.accounts import ACCOUNT_FAILURES, ADDRESS_FAILURES, Accounts
-from istifta.web import console
+from istifta.web.console import common as console
 
 from .conftest import Live, serve
 

@@ -18,8 +18,8 @@ from httpx import Response
 from istifta.crypto.credentials import credential_secret, public_credential
 from istifta.store.accounts import Accounts
 from istifta.testing import live_manifest
-from istifta.web import console_uploads
-from istifta.web.console_electorate import electorate_counts
+from istifta.web.console import uploads as console_uploads
+from istifta.web.console.electorate import electorate_counts
 
 from .conftest import Live, serve
 from .test_console import PASSWORD, sign_in

@@ -5,7 +5,7 @@ finishes a message that is ``sent`` or ``in_doubt``: ``delivered``, or
 ``failed`` with the network's error. A message already finished keeps its
 state (networks repeat reports, and a late ``failed`` must not undo a
 ``delivered``). The dispatcher (for reports a gateway hands it) and the
-webhook of :mod:`istifta.web.sms_api` both call :func:`record_report`.
+webhook of :mod:`istifta.web.api.sms` both call :func:`record_report`.
 """
 
 from __future__ import annotations

@@ -29,23 +29,19 @@ from istifta.store.db import POOL_SIZE
 from istifta.store.private import refuse_exposed
 from istifta.store.public import PublicViews
 from istifta.store.referendums import Referendums
-from istifta.web import (
-    api,
-    console,
-    console_accounts,
-    console_create,
-    console_electorate,
-    console_referendum,
-    console_sms,
-    pages,
-)
+from istifta.web.api import public as api
+from istifta.web.api.sms import make_router
 from istifta.web.body_limit import BODY_LIMIT, TooLargeAnswers, too_large
+from istifta.web.console import accounts, create, electorate, home, referendum
+from istifta.web.console import sms as console_sms
+from istifta.web.console.common import SignInRequired
 from istifta.web.errors import ApiError, from_istifta
+from istifta.web.pages import public as pages
 from istifta.web.ratelimit import RateLimiter
+from istifta.web.rendering import render
 from istifta.web.security import SecurityHeaders
 from istifta.web.services import Services
 from istifta.web.settings import WebSettings, load_settings
-from istifta.web.sms_api import make_router
 
 __all__ = ["create_app"]
 
@@ -105,14 +101,7 @@ def create_app(
     app.include_router(api.router, max_body_size=BODY_LIMIT)
     app.include_router(make_router(sms), max_body_size=BODY_LIMIT)
     # The console before the pages: their /{slug} would take /console.
-    for part in (
-        console,
-        console_create,
-        console_referendum,
-        console_electorate,
-        console_sms,
-        console_accounts,
-    ):
+    for part in (home, create, referendum, electorate, console_sms, accounts):
         app.include_router(part.router, max_body_size=BODY_LIMIT)
     app.include_router(pages.router, max_body_size=BODY_LIMIT)
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
@@ -126,14 +115,14 @@ def create_app(
 def _answer(request: Request, error: ApiError) -> Response:
     if request.url.path.startswith("/api/"):
         return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
-    page = pages.render(request, "error.html", error.status, message_key=error.code, message=error.message)
+    page = render(request, "error.html", error.status, message_key=error.code, message=error.message)
     page.headers.update(error.headers)
     return page
 
 
 def _install_handlers(app: FastAPI) -> None:
-    @app.exception_handler(console.SignInRequired)
-    async def sign_in_first(request: Request, exc: console.SignInRequired) -> Response:
+    @app.exception_handler(SignInRequired)
+    async def sign_in_first(request: Request, exc: SignInRequired) -> Response:
         lang = request.query_params.get("lang")  # the language chosen on the way in is kept
         return RedirectResponse(
             "/console/login" + (f"?lang={lang}" if lang in LANGUAGES else ""), status_code=303

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from markupsafe import Markup
 
-__all__ = ["Bar", "bar_chart", "standalone"]
+from istifta.i18n import Translator
+
+__all__ = ["Bar", "bar_chart", "standalone", "turnout_chart"]
 
 WIDTH = 320
 ROW = 38
@@ -75,3 +78,21 @@ def _row(i: int, bar: Bar, rtl: bool, anchor: str) -> list[str]:
         f'<rect x="2" y="{y}" width="{full}" height="{BAR_HEIGHT}" rx="2" class="chart-track"/>',
         f'<rect x="{x:.1f}" y="{y}" width="{length:.1f}" height="{BAR_HEIGHT}" rx="2" class="chart-bar"/>',
     ]
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def turnout_chart(t: Translator, rows: list[Any], rtl: bool) -> Any:
+    if not rows:
+        return None
+    bars = [
+        Bar(
+            t.region(r.region) if r.region else t.gettext("No region"),
+            _share(r.voted, r.eligible),
+            f"{t.percent(_share(r.voted, r.eligible))} ({t.number(r.voted)} / {t.number(r.eligible)})",
+        )
+        for r in rows
+    ]
+    return bar_chart(t.gettext("Turnout by region"), bars, rtl)

@@ -16,7 +16,7 @@ permanent. Errors name the status and at most 200 characters of the answer,
 with the message's phone number and text cut out: never a voter's code.
 
 Delivery reports do not come back through this object: the provider posts
-them to the webhook of :mod:`istifta.web.sms_api`, which records them itself.
+them to the webhook of :mod:`istifta.web.api.sms`, which records them itself.
 """
 
 from __future__ import annotations

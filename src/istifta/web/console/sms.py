@@ -25,10 +25,10 @@ from istifta.sms import invitations, queue
 from istifta.sms.invitations import Review, Templates
 from istifta.sms.templates import DEFAULTS, KINDS
 from istifta.store.accounts import SignedIn
-from istifta.web.console import EVERYONE, audit, check_csrf, page, require
-from istifta.web.pages import language_of
+from istifta.web.console.common import EVERYONE, audit, check_csrf, page, require
+from istifta.web.console.timeline_chart import timeline_svg
+from istifta.web.rendering import language_of
 from istifta.web.services import Services, services
-from istifta.web.timeline_chart import timeline_svg
 
 __all__ = ["router", "timeline_svg"]
 

@@ -3,7 +3,7 @@ importing a file of them.
 
 Every signed-in role reads the page. An organiser or a registrar uploads a
 file while the referendum is a draft: ``check`` keeps it
-(:mod:`istifta.web.console_uploads`) and runs the dry run of ``istifta
+(:mod:`istifta.web.console.uploads`) and runs the dry run of ``istifta
 electorate import`` with the same library calls, which names every bad row
 (nothing is imported) or reports what the file holds; ``apply`` then imports
 that very file, with the options it was checked with. Whatever the CLI
@@ -31,11 +31,11 @@ from istifta.i18n import Translator, translator
 from istifta.store.accounts import SignedIn
 from istifta.store.models import Registration, Voter
 from istifta.store.referendums import Referendums
-from istifta.web import console_uploads as uploads
 from istifta.web.charts import Bar, bar_chart
-from istifta.web.console import EVERYONE, audit, check_csrf, page, require
+from istifta.web.console import uploads
+from istifta.web.console.common import EVERYONE, audit, check_csrf, page, require
 from istifta.web.errors import ApiError, from_istifta
-from istifta.web.pages import language_of
+from istifta.web.rendering import language_of
 from istifta.web.services import services
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ async def check(
     request: Request, slug: str, who: Annotated[SignedIn, Depends(require(*IMPORTERS))]
 ) -> Response:
     """Keep the uploaded file (multipart field ``file``, at most
-    :data:`~istifta.web.console_uploads.MAX_UPLOAD`, 200 MB; larger: 413) and
+    :data:`~istifta.web.console.uploads.MAX_UPLOAD`, 200 MB; larger: 413) and
     show its dry run. The other fields: ``csrf``, ``default_language``,
     ``any_region``, ``country``, ``column_phone|region|language``."""
     refs = services(request).refs

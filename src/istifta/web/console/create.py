@@ -29,8 +29,8 @@ from istifta.errors import ManifestError, WrongState
 from istifta.i18n import LANGUAGES, Translator, translator
 from istifta.protocol.manifest import MAX_OPTIONS, MAX_QUESTIONS, VERSION, manifest_problems
 from istifta.store.accounts import SignedIn
-from istifta.web.console import audit, page, read_form, require
-from istifta.web.pages import ballot_preview, language_of
+from istifta.web.console.common import audit, page, read_form, require
+from istifta.web.rendering import ballot_preview, language_of
 from istifta.web.services import services
 
 __all__ = ["router"]

@@ -9,109 +9,27 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
 
 from istifta.board.merkle import leaf_hash
 from istifta.crypto.group import Point
-from istifta.i18n import LANGUAGES, Language, Translator, pick_language, translator
+from istifta.i18n import translator
 from istifta.protocol.manifest import parse_time
 from istifta.store.public import Summary
-from istifta.web.charts import Bar, bar_chart
-from istifta.web.messages import script_messages
+from istifta.web.charts import Bar, bar_chart, turnout_chart
+from istifta.web.pages.messages import script_messages
+from istifta.web.rendering import language_of, localised, render, schedule_of, state_text
 from istifta.web.services import services
 from istifta.web.throttle import throttle_reads
 
-__all__ = ["TEMPLATES", "ballot_preview", "render", "router"]
+__all__ = ["router"]
 
-TEMPLATES = Path(__file__).parent / "templates"
 PAGE = 50
 router = APIRouter(include_in_schema=False, dependencies=[Depends(throttle_reads)])
-env = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=select_autoescape(["html"]),
-    extensions=["jinja2.ext.i18n"],
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
-
-def language_of(request: Request) -> Language:
-    return pick_language(request.query_params.get("lang"), request.cookies.get("lang"))
-
-
-def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A page in the visitor's language; a ``?lang=`` choice is remembered in a cookie."""
-    language = language_of(request)
-    t = translator(language.code, services(request).settings.timezone)
-    page = env.get_template(template).render(
-        request=request,
-        lang=language,
-        languages=LANGUAGES.values(),
-        t=t,
-        _=t.gettext,
-        gettext=t.gettext,
-        ngettext=t.ngettext,
-        text=lambda texts: localised(texts, language.code),
-        **context,
-    )
-    response = HTMLResponse(page, status_code=status)
-    asked = request.query_params.get("lang")
-    if asked is not None and asked in LANGUAGES:
-        response.set_cookie("lang", asked, max_age=365 * 86400, samesite="lax", httponly=True)
-    return response
-
-
-def ballot_preview(manifest: dict[str, Any], code: str, timezone: str) -> Markup:
-    """The ballot as voters reading ``code`` will see it (the same template as the
-    ballot page, its buttons disabled): for the console, before and after creating."""
-    t = translator(code, timezone)
-    return Markup(
-        env.get_template("_ballot_preview.html").render(
-            lang=LANGUAGES[code],
-            t=t,
-            _=t.gettext,
-            gettext=t.gettext,
-            ngettext=t.ngettext,
-            text=lambda texts: localised(texts, code),
-            m=manifest,
-            schedule=schedule_of(t, manifest),
-            preview=True,
-        )
-    )
-
-
-def localised(texts: dict[str, str], code: str) -> str:
-    """A manifest text in the visitor's language, else Arabic, else the first given."""
-    return texts.get(code) or texts.get("ar") or next(iter(texts.values()), "")
-
-
-def schedule_of(t: Translator, manifest: dict[str, Any], closed_at: str | None = None) -> dict[str, Any]:
-    """The opening and closing times to show; ``past`` once voting has closed, with the
-    time it really closed (an organiser may close before the scheduled time)."""
-    closes = parse_time(closed_at or manifest["closes_at"], "closes_at")
-    return {
-        "opens": t.time(parse_time(manifest["opens_at"], "opens_at")),
-        "closes": t.time(closes),
-        "past": closed_at is not None or datetime.now(UTC) > closes,
-    }
-
-
-def state_text(t: Translator, state: str) -> str:
-    names = {
-        "draft": t.gettext("Being prepared"),
-        "open": t.gettext("Open for voting"),
-        "closed": t.gettext("Closed: counting"),
-        "tallied": t.gettext("Closed: decrypting the totals"),
-        "published": t.gettext("Result published"),
-    }
-    return names.get(state, state)
 
 
 def _context(request: Request, s: Summary) -> dict[str, Any]:
@@ -146,24 +64,6 @@ def referendum(request: Request, slug: str) -> HTMLResponse:
         voted=voted,
         eligible=eligible,
     )
-
-
-def _share(part: int, whole: int) -> float:
-    return part / whole if whole else 0.0
-
-
-def turnout_chart(t: Translator, rows: list[Any], rtl: bool) -> Any:
-    if not rows:
-        return None
-    bars = [
-        Bar(
-            t.region(r.region) if r.region else t.gettext("No region"),
-            _share(r.voted, r.eligible),
-            f"{t.percent(_share(r.voted, r.eligible))} ({t.number(r.voted)} / {t.number(r.eligible)})",
-        )
-        for r in rows
-    ]
-    return bar_chart(t.gettext("Turnout by region"), bars, rtl)
 
 
 @router.get("/r/{slug}/board", response_class=HTMLResponse, response_model=None)

@@ -21,10 +21,10 @@ from istifta.errors import IstiftaError
 from istifta.i18n import Translator, translator
 from istifta.store.accounts import SignedIn
 from istifta.store.ceremony_progress import ceremony_progress, confirm_trustee
-from istifta.web.charts import standalone
-from istifta.web.console import EVERYONE, audit, check_csrf, page, read_form, require
-from istifta.web.console_create import previews_for
-from istifta.web.pages import language_of, schedule_of, turnout_chart
+from istifta.web.charts import standalone, turnout_chart
+from istifta.web.console.common import EVERYONE, audit, check_csrf, page, read_form, require
+from istifta.web.console.create import previews_for
+from istifta.web.rendering import language_of, schedule_of
 from istifta.web.services import services
 
 __all__ = ["router"]

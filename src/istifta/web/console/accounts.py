@@ -22,9 +22,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from istifta.errors import IstiftaError
 from istifta.i18n import Translator, translator
 from istifta.store.accounts import ROLES, Accounts, SignedIn, check_password, check_username
-from istifta.web.console import check_csrf, page, require
+from istifta.web.console.common import check_csrf, page, require
 from istifta.web.errors import ApiError
-from istifta.web.pages import language_of, render
+from istifta.web.rendering import language_of, render
 from istifta.web.services import client_address, services
 
 __all__ = ["JOIN_CSRF", "router"]
