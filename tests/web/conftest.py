@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from istifta.crypto.rng import SeededRandom
+from istifta.store.public import PublicViews
 from istifta.store.referendums import Referendums
 from istifta.testing import Opened, live_manifest, open_referendum
 from istifta.web.app import create_app
@@ -32,6 +33,10 @@ class Live:
     @property
     def api(self) -> str:
         return f"/api/referendums/{self.slug}"
+
+    @property
+    def views(self) -> PublicViews:
+        return PublicViews(self.refs)
 
     def board_size(self) -> int:
         return self.refs.tree_head(self.slug).size

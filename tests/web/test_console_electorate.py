@@ -19,7 +19,6 @@ from istifta.crypto.credentials import credential_secret, public_credential
 from istifta.store.accounts import Accounts
 from istifta.testing import live_manifest
 from istifta.web.console import uploads as console_uploads
-from istifta.web.console.electorate import electorate_counts
 
 from .conftest import Live, serve
 from .test_console import PASSWORD, sign_in
@@ -102,7 +101,7 @@ def test_bad_rows_are_all_named_and_nothing_is_imported_then_the_fixed_file_is(s
     assert "<td>5</td><td dir=\"ltr\">'Atlantis' is not one of Iraq's 18 governorates" in page
     assert "Nothing was imported; fix the file and upload it again." in page
     assert "Import these" not in page
-    assert electorate_counts(site.refs, DRAFT).total == 0
+    assert site.views.electorate_counts(DRAFT).total == 0
     assert uploads_left(site) == []
 
     checked = upload(site.client, GOOD, csrf)
@@ -110,7 +109,7 @@ def test_bad_rows_are_all_named_and_nothing_is_imported_then_the_fixed_file_is(s
     page = text(checked)
     assert "voters.csv is ready to import" in page and "Import these 4 voters" in page
     assert "phone ← “phone”" in page and "region ← “region”" in page
-    assert electorate_counts(site.refs, DRAFT).total == 0  # the dry run changed nothing
+    assert site.views.electorate_counts(DRAFT).total == 0  # the dry run changed nothing
 
     done = apply(site.client, upload_id(checked), csrf)
     assert done.status_code == 303
@@ -119,14 +118,14 @@ def test_bad_rows_are_all_named_and_nothing_is_imported_then_the_fixed_file_is(s
     rows = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td></tr>", after)
     assert rows[:3] == [("Basra", "2"), ("Baghdad", "1"), ("Erbil", "1")]  # the most voters first
     assert "<td>Arabic</td><td>3</td>" in after and "<td>Sorani Kurdish</td><td>1</td>" in after
-    counts = electorate_counts(site.refs, DRAFT)
+    counts = site.views.electorate_counts(DRAFT)
     assert (counts.total, counts.by_region) == (4, {"Basra": 2, "Baghdad": 1, "Erbil": 1})
     assert uploads_left(site) == []
     assert "import electorate: draft-one: 4 voters" in text(site.client.get("/console?lang=en"))
 
     again = apply(site.client, upload_id(checked), csrf)  # the same upload, a second time
     assert again.status_code == 404 and "unknown or has expired" in again.text
-    assert electorate_counts(site.refs, DRAFT).total == 4
+    assert site.views.electorate_counts(DRAFT).total == 4
 
 
 def test_a_registrar_imports_a_file_of_public_credentials(site: Live) -> None:
@@ -140,7 +139,7 @@ def test_a_registrar_imports_a_file_of_public_credentials(site: Live) -> None:
     checked = upload(site.client, f"credential,region\n{keys[0]},Mosul\n{keys[1]},Mosul\n{keys[2]},\n", csrf)
     assert "Import these 3 voters" in text(checked)
     assert apply(site.client, upload_id(checked), csrf).status_code == 303
-    assert electorate_counts(site.refs, DRAFT).by_region == {"Mosul": 2, None: 1}
+    assert site.views.electorate_counts(DRAFT).by_region == {"Mosul": 2, None: 1}
 
 
 def test_an_observer_reads_the_page_but_cannot_upload(site: Live) -> None:
@@ -150,7 +149,7 @@ def test_an_observer_reads_the_page_but_cannot_upload(site: Live) -> None:
     csrf = csrf_of(site.client)
     assert upload(site.client, GOOD, csrf).status_code == 403
     assert apply(site.client, "0" * 32, csrf).status_code == 403
-    assert electorate_counts(site.refs, DRAFT).total == 0
+    assert site.views.electorate_counts(DRAFT).total == 0
 
 
 def test_a_post_without_its_csrf_token_is_refused(site: Live) -> None:
@@ -164,17 +163,17 @@ def test_a_post_without_its_csrf_token_is_refused(site: Live) -> None:
         f"/console/r/{DRAFT}/electorate/apply", data={"upload": upload_id(checked)}, follow_redirects=False
     )
     assert no_token.status_code == 403
-    assert electorate_counts(site.refs, DRAFT).total == 0
+    assert site.views.electorate_counts(DRAFT).total == 0
 
 
 def test_once_open_the_electorate_is_frozen(site: Live) -> None:
     sign_in(site.client, "org")
-    before = electorate_counts(site.refs, site.slug).total
+    before = site.views.electorate_counts(site.slug).total
     page = text(site.client.get(f"/console/r/{site.slug}/electorate?lang=en"))
     assert "The electorate is frozen" in page and "Check the file" not in page
     refused = upload(site.client, GOOD, csrf_of(site.client, site.slug), slug=site.slug)
     assert refused.status_code == 409 and "The electorate is frozen" in text(refused)
-    assert electorate_counts(site.refs, site.slug).total == before
+    assert site.views.electorate_counts(site.slug).total == before
     assert uploads_left(site) == []
 
 
@@ -188,7 +187,7 @@ def test_an_upload_id_names_nothing_outside_the_uploads(site: Live) -> None:
         answer = apply(site.client, bad, csrf)
         assert answer.status_code == 404, bad
         assert "unknown or has expired" in answer.text
-    assert electorate_counts(site.refs, DRAFT).total == 0
+    assert site.views.electorate_counts(DRAFT).total == 0
 
 
 def test_an_upload_is_imported_only_into_the_referendum_it_was_checked_for(site: Live) -> None:
@@ -198,7 +197,7 @@ def test_an_upload_is_imported_only_into_the_referendum_it_was_checked_for(site:
     checked = upload(site.client, GOOD, csrf)
     elsewhere = apply(site.client, upload_id(checked), csrf, slug="draft-two")
     assert elsewhere.status_code == 404 and "unknown or has expired" in elsewhere.text
-    assert electorate_counts(site.refs, "draft-two").total == 0
+    assert site.views.electorate_counts("draft-two").total == 0
     assert apply(site.client, upload_id(checked), csrf).status_code == 303  # still there for its own
 
 
@@ -209,7 +208,7 @@ def test_a_file_too_large_is_refused_and_not_kept(site: Live, monkeypatch: pytes
     too_large = upload(site.client, GOOD, csrf)
     assert too_large.status_code == 413 and "larger than" in too_large.text
     assert uploads_left(site) == []
-    assert electorate_counts(site.refs, DRAFT).total == 0
+    assert site.views.electorate_counts(DRAFT).total == 0
 
 
 def test_columns_named_otherwise_are_read_as_the_form_says(site: Live) -> None:

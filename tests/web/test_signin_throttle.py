@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from istifta.store.accounts import ACCOUNT_FAILURES, HASHING_AT_ONCE, Accounts
+from istifta.store.accounts import ACCOUNT_FAILURES, Accounts
+from istifta.store.passwords import HASHING_AT_ONCE
 from istifta.store.referendums import Referendums
 
 from .process import Server, serving

@@ -15,22 +15,18 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from istifta.errors import DecodeError, LifecycleError
 from istifta.store.db import Store
-from istifta.store.failures import Failures
+from istifta.store.failures import Failures, Throttled
 from istifta.store.models import Account, AccountInvitation, AuditEntry, ConsoleSession
+from istifta.store.passwords import Busy, check_password_hash, hash_password
 
 __all__ = [
     "ACCOUNT_FAILURES",
@@ -55,39 +51,11 @@ SESSION_HOURS = 8
 INVITATION_HOURS = 72
 _CODE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,62}")
-_hasher = PasswordHasher()
-_DUMMY = _hasher.hash("a password nobody has")  # so an unknown name costs as much as a wrong password
 LOCKOUT = timedelta(minutes=15)
 ACCOUNT_FAILURES = 20
 """Failed sign-ins to one account, from anywhere, in :data:`LOCKOUT`, before it is locked."""
 ADDRESS_FAILURES = 10
 """Failed sign-ins or invitation codes from one address (an IPv6 /64), any names."""
-HASHING_AT_ONCE = 3
-"""argon2id computations at once in a process (64 MiB each); more wait, at most :data:`HASHING_WAIT` s."""
-HASHING_WAIT = 10.0
-_hashing_slots = threading.BoundedSemaphore(HASHING_AT_ONCE)
-
-
-class Throttled(LifecycleError):
-    """Too many failures lately: ``wait`` seconds before the next attempt is heard."""
-
-    def __init__(self, wait: float) -> None:
-        super().__init__(f"too many failed attempts: try again in {int(wait // 60) + 1} minutes")
-        self.wait = wait
-
-
-class Busy(LifecycleError):
-    """Every password-hashing slot stayed taken: the server is under a flood of sign-ins."""
-
-
-@contextmanager
-def _hashing() -> Iterator[None]:
-    if not _hashing_slots.acquire(timeout=HASHING_WAIT):
-        raise Busy("the server is busy with other sign-ins: try again in a minute")
-    try:
-        yield
-    finally:
-        _hashing_slots.release()
 
 
 @dataclass(frozen=True)
@@ -147,8 +115,7 @@ def _add_account(session: Session, username: str, password: str, role: str) -> N
     if session.execute(select(Account.id).where(Account.username == username)).first():
         raise LifecycleError(f"there is already an account called {username!r}")
     now = datetime.now(UTC)
-    with _hashing():
-        hashed = _hasher.hash(password)
+    hashed = hash_password(password)
     session.add(Account(username=username, password_hash=hashed, role=role, created_at=now))
 
 
@@ -200,15 +167,8 @@ class Accounts:
             raise Throttled(wait)
         with self.store.session() as session:
             account = session.execute(select(Account).where(Account.username == username)).scalar()
-        try:
-            with _hashing():
-                _hasher.verify(account.password_hash if account else _DUMMY, password)
-                rehashed = (
-                    _hasher.hash(password)
-                    if account and _hasher.check_needs_rehash(account.password_hash)
-                    else None
-                )
-        except (VerificationError, InvalidHashError):
+        right, rehashed = check_password_hash(account.password_hash if account else None, password)
+        if not right:
             account = None
         if account is None or account.disabled_at is not None:
             self.failures.add(*limits)
@@ -286,8 +246,7 @@ class Accounts:
 
     def set_password(self, username: str, password: str, by: str) -> None:
         check_password(password)
-        with _hashing():
-            hashed = _hasher.hash(password)
+        hashed = hash_password(password)
         self._change(username, by, "set password", username, password_hash=hashed)
 
     def end_sessions(self, username: str, by: str) -> None:

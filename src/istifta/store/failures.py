@@ -14,14 +14,23 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 
+from istifta.errors import LifecycleError
 from istifta.store.db import Store
 from istifta.store.models import SignInFailure
 
-__all__ = ["Failures"]
+__all__ = ["Failures", "Throttled"]
 
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Throttled(LifecycleError):
+    """Too many failures lately: ``wait`` seconds before the next attempt is heard."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"too many failed attempts: try again in {int(wait // 60) + 1} minutes")
+        self.wait = wait
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ from istifta.errors import StoreMismatch, UnknownElection
 from istifta.protocol.electorate import Eligible
 from istifta.protocol.parameters import ElectionParameters
 from istifta.store.board import Receipt, index_of_tracker
-from istifta.store.models import BoardEntry, Election, TreeHeadRow, Voter
+from istifta.store.models import BoardEntry, Election, Registration, TreeHeadRow, Voter
 from istifta.store.referendums import Referendums
 from istifta.store.turnout import NO_REGION, read_turnout
 
-__all__ = ["BallotOnBoard", "EntryRow", "PublicViews", "RegionTurnout", "Summary"]
+__all__ = ["BallotOnBoard", "ElectorateCounts", "EntryRow", "PublicViews", "RegionTurnout", "Summary"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,14 @@ class RegionTurnout:
     region: str | None
     eligible: int
     voted: int
+
+
+@dataclass(frozen=True)
+class ElectorateCounts:
+    total: int
+    by_region: dict[str | None, int]
+    by_language: dict[str, int]
+    """Of the voters imported with their phones."""
 
 
 class PublicViews:
@@ -163,10 +171,7 @@ class PublicViews:
                 .order_by(TreeHeadRow.size.desc())
                 .limit(limit)
             ).scalars()
-            return [
-                {"size": r.size, "root": r.root, "timestamp": r.timestamp, "signature": r.signature}
-                for r in rows
-            ]
+            return [r.head().to_json() for r in rows]
 
     def result(self, slug: str) -> dict[str, Any] | None:
         election_id = self.refs.public_id(slug)
@@ -199,6 +204,26 @@ class PublicViews:
                 raise UnknownElection(f"no referendum is called {slug!r}")
         rows.sort(key=lambda r: (r[0] is None, r[0] or ""))
         return [RegionTurnout(r, e, v) for r, e, v in rows]
+
+    def electorate_counts(self, slug: str) -> ElectorateCounts:
+        """The voters of ``slug`` by region, and those with a phone by language (for
+        the console: figures only, no voter)."""
+        with self.store.session() as session:
+            election_id = self.refs.row(session, slug).id
+            regions = session.execute(
+                select(Voter.region, func.count())
+                .where(Voter.election_id == election_id)
+                .group_by(Voter.region)
+            ).all()
+            languages = session.execute(
+                select(Registration.language, func.count())
+                .where(Registration.election_id == election_id)
+                .group_by(Registration.language)
+            ).all()
+        by_region: dict[str | None, int] = {region: n for region, n in regions}
+        return ElectorateCounts(
+            sum(by_region.values()), by_region, {language: n for language, n in languages}
+        )
 
     def electorate_proof(self, slug: str, credential: Point) -> dict[str, Any] | None:
         """The leaf of this credential and its RFC 9162 inclusion proof in the

@@ -37,127 +37,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 
 from istifta.errors import DecodeError, GatewayError
 from istifta.sms.gateways import smpp_pdu as wire
 from istifta.sms.gateways.base import DeliveryReport, Outgoing, ReportHandler
+from istifta.sms.gateways.smpp_link import Group, Link
 from istifta.sms.settings import SmsSettings
 
 __all__ = ["SmppGateway"]
 
 log = logging.getLogger(__name__)
-_MAX_PDU = 65536
 _MAX_GROUPS = 100_000  # concatenated messages awaiting their parts' receipts, at most
-
-
-@dataclass(slots=True)
-class _Group:
-    """A concatenated message's parts: their ids as the SMSC gives them, and receipts so far."""
-
-    parts: int
-    ids: list[str] = field(default_factory=list)
-    receipts: int = 0
-    done: bool = False
-
-
-class _Link(asyncio.Protocol):
-    """One TCP connection to the SMSC: framing, sequence numbers, the window."""
-
-    def __init__(self, gateway: SmppGateway, name: str) -> None:
-        self.gateway, self.name = gateway, name
-        self.loop = asyncio.get_running_loop()
-        self.window = asyncio.Semaphore(gateway.window)
-        self.in_window = 0
-        self.transport: asyncio.Transport | None = None
-        self.buffer = bytearray()
-        self.outbox: list[bytes] = []
-        self.sequence = 0
-        self.pending: dict[int, tuple[asyncio.Future[tuple[int, bytes]], _Group | None]] = {}
-        self.closed: asyncio.Future[None] = self.loop.create_future()
-        gateway._open.add(self)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        lost = GatewayError(f"the SMPP connection {self.name} was lost", temporary=True)
-        for future, _ in self.pending.values():
-            if not future.done():
-                future.set_exception(lost)
-        self.pending.clear()
-        self.gateway._open.discard(self)
-        if not self.closed.done():
-            self.closed.set_result(None)
-
-    def request(
-        self, command_id: int, body: bytes = b"", group: _Group | None = None, timeout: float = 30.0
-    ) -> asyncio.Future[tuple[int, bytes]]:
-        """Send a request PDU; the future gets its response's (command_status, body)."""
-        self.sequence = self.sequence % 0x7FFFFFFF + 1
-        sequence = self.sequence
-        future: asyncio.Future[tuple[int, bytes]] = self.loop.create_future()
-        if self.transport is None or self.transport.is_closing():
-            future.set_exception(GatewayError(f"the SMPP connection {self.name} is closed", temporary=True))
-            return future
-        self.pending[sequence] = (future, group)
-        self._write(wire.pdu(command_id, sequence, body))
-        self.loop.call_later(timeout, self._expire, sequence, command_id, timeout)
-        return future
-
-    def _expire(self, sequence: int, command_id: int, timeout: float) -> None:
-        future, _ = self.pending.pop(sequence, (None, None))
-        if future is not None and not future.done():
-            error = f"no answer to SMPP command 0x{command_id:08X} within {timeout:g} s"
-            future.set_exception(GatewayError(error, temporary=True))
-
-    def close(self, abort: bool = False) -> None:
-        if self.transport is not None:
-            self.transport.abort() if abort else self.transport.close()
-
-    def answer(self, command_id: int, sequence: int, status: int = 0, body: bytes = b"") -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self._write(wire.pdu(command_id, sequence, body, status))
-
-    def _write(self, data: bytes) -> None:
-        """PDUs written in one turn of the event loop leave in one system call."""
-        if not self.outbox:
-            self.loop.call_soon(self._flush)
-        self.outbox.append(data)
-
-    def _flush(self) -> None:
-        data, self.outbox = b"".join(self.outbox), []
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(data)
-
-    def data_received(self, data: bytes) -> None:
-        buffer = self.buffer
-        buffer += data
-        at, size = 0, len(buffer)
-        while size - at >= 16:
-            length, command_id, status, sequence = wire.HEADER.unpack_from(buffer, at)
-            if not 16 <= length <= _MAX_PDU:
-                log.warning("SMPP %s: a PDU of %d bytes: dropping the connection", self.name, length)
-                self.close(abort=True)
-                return
-            if size - at < length:
-                break
-            body = bytes(buffer[at + 16 : at + length])
-            at += length
-            if command_id & wire.RESP:
-                self._response(command_id, status, sequence, body)
-            else:
-                self.gateway._request(self, command_id, sequence, body)
-        del buffer[:at]
-
-    def _response(self, command_id: int, status: int, sequence: int, body: bytes) -> None:
-        future, group = self.pending.pop(sequence, (None, None))
-        if future is None or future.done():
-            return  # late (expired) or unsolicited
-        if group is not None and status == 0 and command_id == wire.SUBMIT_SM | wire.RESP:
-            self.gateway._part_accepted(group, body)
-        future.set_result((status, body))
 
 
 class SmppGateway:
@@ -187,12 +77,12 @@ class SmppGateway:
         self._backoff, self._wait_for_bind = backoff, wait_for_bind
         self._response_timeout, self._stop_timeout = response_timeout, stop_timeout
         self._on_report: ReportHandler | None = None
-        self._links: list[_Link] = []
-        self._open: set[_Link] = set()
+        self._links: list[Link] = []
+        self.open_links: set[Link] = set()
         self._bound = asyncio.Event()
         self._keepers: list[asyncio.Task[None]] = []
         self._reports: set[asyncio.Task[None]] = set()
-        self._groups: dict[str, _Group] = {}
+        self._groups: dict[str, Group] = {}
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._stopping = False
@@ -210,7 +100,7 @@ class SmppGateway:
             error = next(r for r in first if isinstance(r, BaseException))
             raise error if isinstance(error, GatewayError) else GatewayError(str(error), True)
         for i, link in enumerate(first):
-            ready = link if isinstance(link, _Link) else None
+            ready = link if isinstance(link, Link) else None
             if ready is not None:
                 self._up(ready)
             self._keepers.append(asyncio.create_task(self._keep_bound(i, ready)))
@@ -226,7 +116,7 @@ class SmppGateway:
         self._in_flight += 1
         self._idle.clear()
         head = self._head + destination.encode("ascii") + b"\0"
-        group = _Group(len(parts)) if len(parts) > 1 else None
+        group = Group(len(parts)) if len(parts) > 1 else None
         try:
             ids = [await self._submit(link, head, part, group, k, len(parts)) for k, part in enumerate(parts)]
             return ids[0]
@@ -254,7 +144,7 @@ class SmppGateway:
             keeper.cancel()  # those waiting to bind again
         await asyncio.gather(*self._keepers, return_exceptions=True)
         self._keepers.clear()
-        for link in list(self._open):  # bound again while stopping
+        for link in list(self.open_links):  # bound again while stopping
             link.close(abort=True)
             await asyncio.shield(link.closed)
         self._links.clear()
@@ -262,7 +152,7 @@ class SmppGateway:
 
     # -- sending --------------------------------------------------------------
 
-    async def _pick(self) -> _Link:
+    async def _pick(self) -> Link:
         if not self._links:
             try:
                 await asyncio.wait_for(self._bound.wait(), self._wait_for_bind)
@@ -271,7 +161,7 @@ class SmppGateway:
         return min(self._links, key=lambda link: link.in_window)
 
     async def _submit(
-        self, link: _Link, head: bytes, part: wire.Part, group: _Group | None, k: int, n: int
+        self, link: Link, head: bytes, part: wire.Part, group: Group | None, k: int, n: int
     ) -> str:
         body = head + bytes((part.esm_class, 0, 0, 0, 0, 1, 0, part.data_coding, 0, len(part.short_message)))
         link.in_window += 1
@@ -292,7 +182,7 @@ class SmppGateway:
 
     # -- receiving ------------------------------------------------------------
 
-    def _part_accepted(self, group: _Group, body: bytes) -> None:
+    def on_part_accepted(self, group: Group, body: bytes) -> None:
         """Called as the submit_sm_resp is read, before any receipt for that part can be."""
         try:
             message_id = wire.c_string(body, 0)[0].decode("ascii")
@@ -303,7 +193,7 @@ class SmppGateway:
         if len(self._groups) > _MAX_GROUPS:
             del self._groups[next(iter(self._groups))]
 
-    def _request(self, link: _Link, command_id: int, sequence: int, body: bytes) -> None:
+    def on_request(self, link: Link, command_id: int, sequence: int, body: bytes) -> None:
         if command_id == wire.DELIVER_SM:
             self._deliver_sm(link, sequence, body)
         elif command_id == wire.ENQUIRE_LINK:
@@ -315,7 +205,7 @@ class SmppGateway:
         else:
             link.answer(wire.GENERIC_NACK, sequence, status=0x03)  # ESME_RINVCMDID
 
-    def _deliver_sm(self, link: _Link, sequence: int, body: bytes) -> None:
+    def _deliver_sm(self, link: Link, sequence: int, body: bytes) -> None:
         resp = wire.DELIVER_SM | wire.RESP
         try:
             receipt = wire.deliver_sm_receipt(body)
@@ -343,7 +233,7 @@ class SmppGateway:
             return DeliveryReport(group.ids[0], receipt.delivered, error)
         return None
 
-    async def _deliver_report(self, link: _Link, sequence: int, report: DeliveryReport) -> None:
+    async def _deliver_report(self, link: Link, sequence: int, report: DeliveryReport) -> None:
         assert self._on_report is not None
         status = 0
         try:
@@ -355,13 +245,13 @@ class SmppGateway:
 
     # -- binds ----------------------------------------------------------------
 
-    async def _bind(self, index: int) -> _Link:
+    async def _bind(self, index: int) -> Link:
         name = f"#{index + 1} to {self._where}"
         loop = asyncio.get_running_loop()
         try:
             _, link = await asyncio.wait_for(
                 loop.create_connection(
-                    lambda: _Link(self, name), self.settings.smpp_host, self.settings.smpp_port
+                    lambda: Link(self, name), self.settings.smpp_host, self.settings.smpp_port
                 ),
                 10.0,
             )
@@ -380,7 +270,7 @@ class SmppGateway:
         log.info("SMPP %s: bound (transceiver)", name)
         return link
 
-    async def _keep_bound(self, index: int, link: _Link | None) -> None:
+    async def _keep_bound(self, index: int, link: Link | None) -> None:
         delay = self._backoff[0]
         while not self._stopping:
             if link is None:
@@ -406,11 +296,11 @@ class SmppGateway:
                 log.warning("SMPP %s: connection lost; binding again", link.name)
             link = None
 
-    def _up(self, link: _Link) -> None:
+    def _up(self, link: Link) -> None:
         self._links.append(link)
         self._bound.set()
 
-    async def _enquire(self, link: _Link) -> None:
+    async def _enquire(self, link: Link) -> None:
         every = self.settings.smpp_enquire_link
         while every > 0:
             await asyncio.sleep(every)
@@ -421,7 +311,7 @@ class SmppGateway:
                 link.close(abort=True)
                 return
 
-    async def _unbind(self, link: _Link) -> None:
+    async def _unbind(self, link: Link) -> None:
         try:
             await link.request(wire.UNBIND, timeout=2.0)
         except GatewayError:

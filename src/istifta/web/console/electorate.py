@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
 
 from istifta.electorate.credential_file import check_credentials, credential_rows, holds_credentials
 from istifta.electorate.regions import IRAQ
@@ -29,7 +28,6 @@ from istifta.electorate.sealing import CodeBox, load_code_box
 from istifta.errors import ImportProblems, IstiftaError
 from istifta.i18n import Translator, translator
 from istifta.store.accounts import SignedIn
-from istifta.store.models import Registration, Voter
 from istifta.store.referendums import Referendums
 from istifta.web.charts import Bar, bar_chart
 from istifta.web.console import uploads
@@ -41,7 +39,7 @@ from istifta.web.services import services
 if TYPE_CHECKING:
     from istifta.electorate.importer import ImportReport
 
-__all__ = ["IMPORTERS", "Counts", "electorate_counts", "router"]
+__all__ = ["IMPORTERS", "router"]
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 IMPORTERS = ("organiser", "registrar")
@@ -213,30 +211,6 @@ def _phones(
 # --- the page ---
 
 
-@dataclass(frozen=True)
-class Counts:
-    total: int
-    by_region: dict[str | None, int]
-    by_language: dict[str, int]
-    """Of the voters imported with their phones."""
-
-
-def electorate_counts(refs: Referendums, slug: str) -> Counts:
-    """The voters of ``slug`` by region, and those with a phone by language."""
-    with refs.store.session() as session:
-        election_id = refs.row(session, slug).id
-        regions = session.execute(
-            select(Voter.region, func.count()).where(Voter.election_id == election_id).group_by(Voter.region)
-        ).all()
-        languages = session.execute(
-            select(Registration.language, func.count())
-            .where(Registration.election_id == election_id)
-            .group_by(Registration.language)
-        ).all()
-    by_region: dict[str | None, int] = {region: n for region, n in regions}
-    return Counts(sum(by_region.values()), by_region, {language: n for language, n in languages})
-
-
 def _translator(request: Request) -> Translator:
     return translator(language_of(request).code, services(request).settings.timezone)
 
@@ -251,7 +225,7 @@ def _page(request: Request, who: SignedIn, slug: str, status: int = 200, **conte
     """The Electorate page: the counts as they stand, and ``context`` (a dry run's report, bad rows)."""
     refs = services(request).refs
     t = _translator(request)
-    counts = electorate_counts(refs, slug)
+    counts = services(request).views.electorate_counts(slug)
     names = {None: t.gettext("(no region)"), "ar": t.gettext("Arabic"), "ckb": t.gettext("Sorani Kurdish")}
     names["en"] = t.gettext("English")
 
