@@ -28,19 +28,24 @@ from __future__ import annotations
 __all__ = [
     "AuditError",
     "CeremonyError",
+    "CheckFailed",
     "CredentialError",
     "DecodeError",
     "DecryptionError",
     "ExposedSecret",
     "GatewayError",
     "ImportProblems",
+    "InternalError",
     "InvalidBallot",
     "IstiftaError",
     "LifecycleError",
     "ManifestError",
+    "NotFound",
     "SelectionError",
+    "SettingError",
     "StoreMismatch",
     "UnknownElection",
+    "UsageError",
     "WrongState",
 ]
 
@@ -142,6 +147,35 @@ class GatewayError(IstiftaError):
         self.reason = reason
         self.temporary = temporary
         super().__init__(f"{'temporary' if temporary else 'permanent'} gateway error: {reason}")
+
+
+class SettingError(IstiftaError, ValueError):
+    """A setting's value (from the environment or an option) is not one it can take;
+    the message names the variable."""
+
+
+class UsageError(IstiftaError, ValueError):
+    """A function was called outside its contract (an argument out of range, a
+    step before its start): a bug in the caller, not bad input from outside."""
+
+
+class NotFound(IstiftaError, LookupError):
+    """What was asked for is not there (a tree head of that size on this board)."""
+
+
+class InternalError(IstiftaError, RuntimeError):
+    """A library or a worker process broke its contract (libsodium refused a valid
+    point, a worker died); what was under way was not done."""
+
+
+class CheckFailed(IstiftaError):
+    """One of the verifier's checks failed: the verifier turns it into its report's
+    message (``entry``: the board index at fault, if one is)."""
+
+    def __init__(self, message: str, entry: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.entry = entry
 
 
 class StoreMismatch(IstiftaError):

@@ -17,8 +17,8 @@ from istifta.crypto.rng import SeededRandom
 from istifta.store.referendums import Referendums
 from istifta.testing import CHROMIUM_FLAGS, Opened, live_manifest, open_referendum
 from istifta.web.app import create_app
+from istifta.web.serving import serving
 from istifta.web.settings import WebSettings
-from istifta.web.threaded import serving
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("ISTIFTA_CHROMIUM", "/usr/bin/chromium")

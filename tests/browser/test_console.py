@@ -28,8 +28,8 @@ from istifta.store.accounts import Accounts
 from istifta.store.referendums import Referendums
 from istifta.testing import run_ceremony
 from istifta.web.app import create_app
+from istifta.web.serving import free_port, serving
 from istifta.web.settings import WebSettings
-from istifta.web.threaded import free_port, serving
 
 from .conftest import artifacts
 from .test_voting import vote

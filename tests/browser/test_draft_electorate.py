@@ -17,8 +17,8 @@ from istifta.crypto.rng import SeededRandom
 from istifta.store.referendums import Referendums
 from istifta.testing import CHROMIUM_FLAGS, draft_referendum, live_manifest
 from istifta.web.app import create_app
+from istifta.web.serving import serving
 from istifta.web.settings import WebSettings
-from istifta.web.threaded import serving
 
 from .conftest import CHROMIUM, QUESTION
 

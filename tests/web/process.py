@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from istifta.web.threaded import free_port
+from istifta.web.serving import free_port
 
 
 @dataclass

@@ -11,6 +11,8 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from istifta.errors import UsageError
+
 __all__ = [
     "Frontier",
     "MemoryTree",
@@ -126,7 +128,7 @@ def range_hash(start: int, end: int, node: NodeLookup) -> bytes:
 def inclusion_proof(index: int, size: int, node: NodeLookup) -> list[bytes]:
     """``PATH(index, D[0:size])``, leaf to root."""
     if not 0 <= index < size:
-        raise ValueError(f"leaf {index} is not in a tree of size {size}")
+        raise UsageError(f"leaf {index} is not in a tree of size {size}")
     path: list[bytes] = []
     start, end = 0, size
     while end - start > 1:
@@ -144,7 +146,7 @@ def inclusion_proof(index: int, size: int, node: NodeLookup) -> list[bytes]:
 def consistency_proof(old_size: int, new_size: int, node: NodeLookup) -> list[bytes]:
     """``PROOF(old_size, D[0:new_size])``; empty when the sizes are equal or ``old_size`` is 0."""
     if not 0 <= old_size <= new_size:
-        raise ValueError(f"no consistency proof from size {old_size} to {new_size}")
+        raise UsageError(f"no consistency proof from size {old_size} to {new_size}")
     if old_size in (0, new_size):
         return []
     proof: list[bytes] = []

@@ -27,7 +27,8 @@ from istifta.protocol.manifest import Manifest, parse_manifest
 
 app = typer.Typer(
     name="istifta",
-    help="Verifiable national consultations by phone.",
+    help="Verifiable national consultations by phone. Data goes into ./istifta-data "
+    "(the store, the board's key, SMS files) unless --data-dir or ISTIFTA_DATA_DIR names another folder.",
     no_args_is_help=True,
     add_completion=False,
 )

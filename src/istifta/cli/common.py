@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from istifta import files
 from istifta.errors import IstiftaError
+from istifta.settings import DEFAULT_DATA_DIR
 from istifta.store.referendums import Referendums
 
 __all__ = [
@@ -37,7 +38,10 @@ err = Console(stderr=True, soft_wrap=True)
 DataDir = Annotated[
     Path,
     typer.Option(
-        "--data-dir", envvar="ISTIFTA_DATA_DIR", help="Where istifta keeps its store and board key."
+        "--data-dir",
+        envvar="ISTIFTA_DATA_DIR",
+        help="Where istifta keeps its store, the board's key and its files: istifta-data "
+        "in the folder you run it from unless you say otherwise.",
     ),
 ]
 Database = Annotated[
@@ -50,7 +54,6 @@ Database = Annotated[
     ),
 ]
 Slug = Annotated[str, typer.Argument(help="The referendum's slug, as in its manifest.")]
-DEFAULT_DATA_DIR = Path("istifta-data")
 
 
 def fail(message: str) -> typer.Exit:

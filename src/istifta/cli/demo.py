@@ -99,7 +99,7 @@ def _simulate(d: Demo, app: Any, links: list[str], serve: bool, host: str, port:
     from istifta.cli.verify import checks_table, print_result
     from istifta.demo.referendum import SLUG, finish
     from istifta.demo.voters import simulate
-    from istifta.web.threaded import serving
+    from istifta.web.serving import serving
 
     with serving(app, port if serve else None, host) as url:
         sim = simulate(url, SLUG, links)

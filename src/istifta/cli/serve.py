@@ -35,31 +35,24 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the ballot page, the public pages and the JSON API."""
-    import os
-
-    import uvicorn
-
     from istifta.sms.settings import load_sms_settings
     from istifta.store.private import refuse_exposed
+    from istifta.web.serving import serve as run
     from istifta.web.settings import load_settings
 
     try:
         settings = load_settings(data_dir=data_dir, database_url=database)
         load_sms_settings(data_dir=data_dir)
-        refuse_exposed(settings.data_dir, settings.database_url)
-    except (ValueError, IstiftaError) as exc:
+        refuse_exposed(settings.data_dir, settings.store_url)
+    except IstiftaError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2) from None
-    os.environ["ISTIFTA_DATA_DIR"] = str(data_dir)
-    if database:
-        os.environ["ISTIFTA_DATABASE_URL"] = database
     out.print(f"istifta: serving {escape(str(data_dir))} on http://{host}:{port}/", highlight=False)
-    uvicorn.run(
-        "istifta.web.app:create_app",
-        factory=True,
+    run(
+        settings,
+        workers,
         host=host,
         port=port,
-        workers=workers,
         proxy_headers=proxy_headers,
         forwarded_allow_ips="127.0.0.1",
         server_header=False,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from math import isqrt
 
 from istifta.crypto.group import IDENTITY, G, Point, Scalar
+from istifta.errors import UsageError
 
 __all__ = ["DlogTable"]
 
@@ -20,7 +21,7 @@ class DlogTable:
 
     def __init__(self, bound: int) -> None:
         if bound < 0:
-            raise ValueError("the bound of a discrete logarithm is at least 0")
+            raise UsageError("the bound of a discrete logarithm is at least 0")
         self.bound = bound
         self.m = isqrt(bound) + 1
         baby: dict[bytes, int] = {}

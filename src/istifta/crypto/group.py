@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import pysodium
 
-from istifta.errors import DecodeError
+from istifta.errors import DecodeError, InternalError
 
 __all__ = [
     "G",
@@ -197,7 +197,7 @@ class Point:
             return IDENTITY
         out = _Buffer32()
         if _lib.crypto_scalarmult_ristretto255_base(out, s.value.to_bytes(32, "little")) != 0:
-            raise AssertionError("libsodium refused a base-point multiplication")
+            raise InternalError("libsodium refused a base-point multiplication")
         return Point(out.raw)
 
     @property
@@ -216,7 +216,7 @@ class Point:
             return IDENTITY
         out = _Buffer32()
         if _lib.crypto_scalarmult_ristretto255(out, s.value.to_bytes(32, "little"), self._enc):
-            raise AssertionError("libsodium refused a scalar multiplication")
+            raise InternalError("libsodium refused a scalar multiplication")
         return Point(out.raw)
 
     __rmul__ = __mul__
@@ -224,13 +224,13 @@ class Point:
     def __add__(self, other: Point) -> Point:
         out = _Buffer32()
         if _lib.crypto_core_ristretto255_add(out, self._enc, other._enc) != 0:
-            raise AssertionError("libsodium refused a point addition")
+            raise InternalError("libsodium refused a point addition")
         return Point(out.raw)
 
     def __sub__(self, other: Point) -> Point:
         out = _Buffer32()
         if _lib.crypto_core_ristretto255_sub(out, self._enc, other._enc) != 0:
-            raise AssertionError("libsodium refused a point subtraction")
+            raise InternalError("libsodium refused a point subtraction")
         return Point(out.raw)
 
     def __neg__(self) -> Point:

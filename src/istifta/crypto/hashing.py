@@ -9,6 +9,7 @@ from typing import Any
 import rfc8785
 
 from istifta.crypto.group import Point, Scalar
+from istifta.errors import UsageError
 
 __all__ = ["Hs", "enc", "jcs", "jcs_plain", "jhash", "sha256"]
 
@@ -38,7 +39,7 @@ def _item_bytes(item: HsItem) -> bytes:
     if isinstance(item, str):
         return enc(item.encode("utf-8"))
     if isinstance(item, bool) or not 0 <= item < 2**64:
-        raise ValueError("Hs: integers enter as 8-byte unsigned values")
+        raise UsageError("Hs: integers enter as 8-byte unsigned values")
     return _LEN8 + item.to_bytes(8, "big")
 
 

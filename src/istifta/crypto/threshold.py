@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from istifta.crypto.group import IDENTITY, Point, RandomSource, Scalar, random_scalar
 from istifta.crypto.proofs import Proof, prove_schnorr, verify_schnorr
-from istifta.errors import CeremonyError
+from istifta.errors import CeremonyError, UsageError
 
 __all__ = [
     "TrusteePublic",
@@ -60,7 +60,7 @@ def generate_trustee(
 ) -> tuple[TrusteeSecret, TrusteePublic]:
     """Draws ``a_i,0 … a_i,t−1`` in order (a zero is drawn again), then the proof's ``w``."""
     if not 1 <= threshold:
-        raise ValueError("the threshold is at least 1")
+        raise UsageError("the threshold is at least 1")
     coefficients: list[Scalar] = []
     while len(coefficients) < threshold:
         a = random_scalar(rng)

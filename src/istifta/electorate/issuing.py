@@ -24,6 +24,7 @@ from typing import IO, NoReturn
 from istifta.crypto.credentials import CODE_LENGTH, credential_secret, new_code, public_credential
 from istifta.crypto.group import RandomSource
 from istifta.electorate.sealing import CodeBox
+from istifta.errors import InternalError
 
 __all__ = ["CHUNK", "Issued", "Issuer", "default_workers", "issue"]
 
@@ -86,13 +87,13 @@ class _Worker:
         made = [(data[i : i + 32], data[i + 32 : i + _RECORD]) for i in range(0, len(data), _RECORD)]
         P, sealed = made[0]
         if public_credential(credential_secret(self.manifest_hash, self.box.open(sealed))).to_bytes() != P:
-            raise RuntimeError(
+            raise InternalError(
                 "a credential worker sent a P that its code does not give; nothing was imported"
             )
         return made
 
     def _stopped(self) -> NoReturn:
-        raise RuntimeError(
+        raise InternalError(
             f"a credential worker stopped (exit status {self.process.wait()}); nothing was imported"
         )
 

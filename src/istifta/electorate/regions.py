@@ -20,6 +20,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from istifta.errors import UsageError
+
 __all__ = ["IRAQ", "RegionList", "canonical_region", "fold", "local_name"]
 
 _IGNORED = re.compile(r"[\s\-_'’‘`.ـ\u200c\u200d\u200e\u200f]+")
@@ -161,7 +163,7 @@ class RegionList:
             for spelling in (name, *self.aliases.get(name, ())):
                 for variant in _with_and_without_article(fold(spelling)):
                     if lookup.setdefault(variant, name) != name:
-                        raise ValueError(f"{spelling!r} would name both {lookup[variant]} and {name}")
+                        raise UsageError(f"{spelling!r} would name both {lookup[variant]} and {name}")
         object.__setattr__(self, "_lookup", lookup)
 
     def canonical(self, text: str) -> str | None:

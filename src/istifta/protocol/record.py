@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from istifta.crypto.hashing import jcs, jcs_plain
+from istifta.errors import UsageError
 from istifta.protocol.ballot import Ballot
 from istifta.protocol.parameters import ElectionParameters
 from istifta.protocol.tally import PartialDecryption, Tally
@@ -54,7 +55,7 @@ class Record:
 def format_time(at: datetime) -> str:
     """RFC 3339 in UTC with milliseconds, e.g. ``2024-01-20T06:00:00.000Z``."""
     if at.tzinfo is None:
-        raise ValueError("times on the board are timezone-aware (UTC)")
+        raise UsageError("times on the board are timezone-aware (UTC)")
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
@@ -115,7 +116,7 @@ def turnout(regions: Iterable[tuple[bytes, str | None]], voted: Iterable[bytes])
             figures[0] += 1
             figures[1] += has_voted
     if seen != len(counted):
-        raise ValueError("a counted credential is not in the electorate")
+        raise UsageError("a counted credential is not in the electorate")
     return Turnout(eligible, seen, {r: (e, v) for r, (e, v) in by_region.items()})
 
 

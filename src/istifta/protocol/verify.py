@@ -16,7 +16,7 @@ from typing import Any
 
 from istifta.board.merkle import tree_hash
 from istifta.crypto.elgamal import ZERO_CIPHERTEXT
-from istifta.errors import DecodeError, IstiftaError
+from istifta.errors import CheckFailed, DecodeError, IstiftaError, UsageError
 from istifta.protocol.entries import (
     BallotBatch,
     CheckedBallot,
@@ -29,7 +29,6 @@ from istifta.protocol.record import ENTRY_TYPES, Record, turnout
 from istifta.protocol.report import CHECKS, Check, Report
 from istifta.protocol.tally import PartialDecryption, Tally, combine, parse_tally
 from istifta.protocol.verify_parts import (
-    Failed,
     check_electorate,
     check_tree_head,
     entry_kinds,
@@ -64,8 +63,8 @@ def verify_ballots_in_process(
             return
 
 
-def _fail_at(index: int, kind: str, message: str) -> Failed:
-    return Failed(f"entry {index} ({kind}): {message}", index)
+def _fail_at(index: int, kind: str, message: str) -> CheckFailed:
+    return CheckFailed(f"entry {index} ({kind}): {message}", index)
 
 
 class _Entry:
@@ -78,7 +77,7 @@ class _Entry:
         return None
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        if isinstance(exc, IstiftaError):
+        if isinstance(exc, IstiftaError) and not isinstance(exc, CheckFailed):
             raise _fail_at(self.index, self.kind, str(exc)) from None
 
 
@@ -120,13 +119,13 @@ def _tree_head(s: _State, figures: dict[str, Any]) -> None:
     try:
         check_tree_head(s.record.tree_head, s.record.board_key, figures)
     except IstiftaError as exc:
-        raise Failed(str(exc)) from None
+        raise CheckFailed(str(exc)) from None
     board = s.record.board
     if figures["entries"] != len(board):
-        raise Failed(f"the tree head covers {figures['entries']} entries; the board has {len(board)}")
+        raise CheckFailed(f"the tree head covers {figures['entries']} entries; the board has {len(board)}")
     root = tree_hash(board).hex()
     if root != figures["root"]:
-        raise Failed(f"the Merkle root of the board is {root}; the tree head says {figures['root']}")
+        raise CheckFailed(f"the Merkle root of the board is {root}; the tree head says {figures['root']}")
 
 
 def _order(s: _State, figures: dict[str, Any]) -> None:
@@ -136,10 +135,10 @@ def _order(s: _State, figures: dict[str, Any]) -> None:
     needed = {None: "result", "result": "result", "tally": "tally"}.get(s.stop_after, "election")
     needed = "tally" if s.stop_after == "partial_decryptions" else needed
     if not s.kinds:
-        raise Failed("the board is empty")
+        raise CheckFailed("the board is empty")
     if needed not in s.first:
         last = len(s.kinds) - 1
-        raise Failed(f"the board ends at entry {last} with no {needed} entry", last)
+        raise CheckFailed(f"the board ends at entry {last} with no {needed} entry", last)
 
 
 def _election(s: _State, figures: dict[str, Any]) -> None:
@@ -170,7 +169,7 @@ def _ballots(s: _State, figures: dict[str, Any]) -> None:
         for batch in batches:
             for ballot in batch.checked:
                 if ballot.index != next(expected, None):
-                    raise Failed(f"the ballot verifier skipped a ballot before entry {ballot.index}")
+                    raise CheckFailed(f"the ballot verifier skipped a ballot before entry {ballot.index}")
                 _in_time_order(s.ballots, ballot)
                 s.ballots.append(ballot)
             figures["valid"] = len(s.ballots)
@@ -181,7 +180,7 @@ def _ballots(s: _State, figures: dict[str, Any]) -> None:
     finally:
         getattr(batches, "close", lambda: None)()
     if len(s.ballots) != len(entries):
-        raise Failed(f"the ballot verifier checked {len(s.ballots)} of {len(entries)} ballots")
+        raise CheckFailed(f"the ballot verifier checked {len(s.ballots)} of {len(entries)} ballots")
     figures["voters"] = len({b.credential for b in s.ballots})
     _close(s, figures)
 
@@ -310,7 +309,7 @@ def verify_record(
     needs the board only up to what that check reads.
     """
     if stop_after is not None and stop_after not in _STEPS:
-        raise ValueError(f"stop_after: expected one of {', '.join(_STEPS)}, got {stop_after!r}")
+        raise UsageError(f"stop_after: expected one of {', '.join(_STEPS)}, got {stop_after!r}")
     s = _State(
         record,
         stop_after,
@@ -326,7 +325,7 @@ def verify_record(
         figures: dict[str, Any] = {}
         try:
             _STEPS[name](s, figures)
-        except Failed as failure:
+        except CheckFailed as failure:
             checks.append(Check(name, description, "failed", figures, failure.message, failure.entry))
             running = False
             continue

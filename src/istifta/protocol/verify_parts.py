@@ -1,6 +1,6 @@
 """The verifier's smaller checks (PROTOCOL.md §6, §8), each on values already read.
 
-``protocol/verify.py`` runs them in order; they raise :class:`Failed` (or an
+``protocol/verify.py`` runs them in order; they raise :class:`CheckFailed` (or an
 :class:`~istifta.errors.IstiftaError` the caller places at an entry) and
 fill the check's figures as they go.
 """
@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from istifta.errors import DecodeError, DecryptionError, IstiftaError
+from istifta.errors import CheckFailed, DecodeError, DecryptionError, IstiftaError
 from istifta.protocol.codec import expect_int, expect_list
 from istifta.protocol.electorate import electorate_root
 from istifta.protocol.entries import load_json, parse_leaf, sniff_type
@@ -27,7 +27,6 @@ from istifta.protocol.tally import (
 from istifta.protocol.treehead import TreeHead
 
 __all__ = [
-    "Failed",
     "check_electorate",
     "check_tree_head",
     "entry_kinds",
@@ -40,24 +39,15 @@ __all__ = [
 _SIGNATURE = re.compile(r"[0-9a-f]{128}")
 
 
-class Failed(Exception):
-    """A check failed: never leaves the verifier, which turns it into the report's message."""
-
-    def __init__(self, message: str, entry: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.entry = entry
-
-
 def check_tree_head(head: Any, board_key: bytes, figures: dict[str, Any]) -> None:
     """The head's shape, then the board key's Ed25519 signature on
     ``jcs({"size", "root", "timestamp"})`` (PROTOCOL.md §6)."""
     parsed = TreeHead.parse(head)
     figures.update(entries=parsed.size, root=parsed.root.hex(), timestamp=parsed.timestamp)
     if len(board_key) != 32:
-        raise Failed(f"board_key: expected a 32-byte Ed25519 key, got {len(board_key)} bytes")
+        raise CheckFailed(f"board_key: expected a 32-byte Ed25519 key, got {len(board_key)} bytes")
     if not parsed.verifies(board_key):
-        raise Failed("the tree head's signature does not verify with the board key")
+        raise CheckFailed("the tree head's signature does not verify with the board key")
 
 
 def check_electorate(
@@ -71,20 +61,24 @@ def check_electorate(
         try:
             voter = parse_leaf(line)
         except IstiftaError as exc:
-            raise Failed(f"electorate.jsonl line {i + 1}: {exc}") from None
+            raise CheckFailed(f"electorate.jsonl line {i + 1}: {exc}") from None
         key = voter.credential.to_bytes()
         if key <= previous:
             problem = "repeats line" if key == previous else "sorts before line"
-            raise Failed(f"electorate.jsonl line {i + 1}: its credential {problem} {i}")
+            raise CheckFailed(f"electorate.jsonl line {i + 1}: its credential {problem} {i}")
         previous = key
         voters.append((key, voter.region))
     regions = {region for _, region in voters if region is not None}
     figures.update(electorate=len(voters), regions=len(regions))
     if len(voters) != params.electorate_size:
-        raise Failed(f"the electorate has {len(voters)} voters; the parameters say {params.electorate_size}")
+        raise CheckFailed(
+            f"the electorate has {len(voters)} voters; the parameters say {params.electorate_size}"
+        )
     root = electorate_root(leaves)
     if root != params.electorate_root:
-        raise Failed(f"the electorate's Merkle root is {root}; the parameters say {params.electorate_root}")
+        raise CheckFailed(
+            f"the electorate's Merkle root is {root}; the parameters say {params.electorate_root}"
+        )
     return voters
 
 
@@ -94,10 +88,10 @@ def entry_kinds(board: Sequence[bytes], kinds: list[str], first: dict[str, int])
     for i, line in enumerate(board):
         kind = _kind(i, line)
         if kind not in ENTRY_TYPES:
-            raise Failed(f"entry {i}: unknown entry type {kind[:40]!r}", i)
+            raise CheckFailed(f"entry {i}: unknown entry type {kind[:40]!r}", i)
         problem = misplaced(kind, i, first)
         if problem:
-            raise Failed(f"entry {i} ({kind}): {problem}", i)
+            raise CheckFailed(f"entry {i} ({kind}): {problem}", i)
         kinds.append(kind)
         first.setdefault(kind, i)
         yield kind
@@ -110,9 +104,9 @@ def _kind(index: int, line: bytes) -> str:
     try:
         obj = load_json(line)
     except DecodeError:
-        raise Failed(f"entry {index}: not JSON", index) from None
+        raise CheckFailed(f"entry {index}: not JSON", index) from None
     if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
-        raise Failed(f"entry {index}: not a JSON object with a type", index)
+        raise CheckFailed(f"entry {index}: not a JSON object with a type", index)
     return str(obj["type"])
 
 

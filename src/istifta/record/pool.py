@@ -16,6 +16,7 @@ import multiprocessing
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
+from istifta.errors import UsageError
 from istifta.protocol.entries import BallotBatch, check_ballot_chunk
 from istifta.protocol.parameters import ElectionParameters, parse_parameters
 from istifta.protocol.record import election_entry, entry_bytes
@@ -41,7 +42,7 @@ def _check(chunk: list[tuple[int, bytes]]) -> BallotBatch:
 def process_pool_verifier(jobs: int, chunk_size: int = 128) -> BallotVerifier:
     """A ballot verifier over ``jobs`` processes (spawned: nothing is inherited)."""
     if jobs < 1 or chunk_size < 1:
-        raise ValueError("at least one process and one ballot a chunk")
+        raise UsageError("at least one process and one ballot a chunk")
 
     def verify(
         params: ElectionParameters, entries: Sequence[tuple[int, bytes]], eligible: frozenset[bytes]

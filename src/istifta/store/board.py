@@ -25,6 +25,7 @@ from sqlalchemy import Table, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from istifta.board.merkle import Frontier, consistency_proof, frontier_keys, inclusion_proof, leaf_hash
+from istifta.errors import NotFound, StoreMismatch
 from istifta.protocol.manifest import parse_time
 from istifta.protocol.record import entry_bytes, format_time
 from istifta.protocol.treehead import TreeHead
@@ -272,7 +273,7 @@ class BoardLog:
                 query = query.where(TreeHeadRow.size == size)
             row = session.execute(query.order_by(TreeHeadRow.size.desc()).limit(1)).scalar()
             if row is None:
-                raise LookupError(f"no tree head of size {size} for this board")
+                raise NotFound(f"no tree head of size {size} for this board")
             return row.head()
 
     def receipt(self, election_id: int, index: int, tracker: str | None = None) -> Receipt:
@@ -360,7 +361,7 @@ def _lookup(
                 )
             ).scalar()
             if h is None:
-                raise LookupError(f"board node {key} is missing")
+                raise StoreMismatch(f"board node {key} is missing")
             cache[key] = h
         return cache[key]
 

@@ -8,6 +8,7 @@ elsewhere. Every response carries the security headers of
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -45,6 +46,8 @@ from istifta.web.settings import WebSettings, load_settings
 
 __all__ = ["create_app"]
 
+log = logging.getLogger(__name__)
+
 STATIC = Path(__file__).parent / "static"
 STATUS_CODES = {
     400: "bad_request",
@@ -62,7 +65,7 @@ def create_app(
     (default: from the environment). Pass ``refs`` to share an open store.
     Raises :class:`ExposedSecret` when group or others may read a key or the database."""
     settings = settings or load_settings()
-    refuse_exposed(settings.data_dir, settings.database_url)
+    refuse_exposed(settings.data_dir, settings.store_url)
     sms = sms or load_sms_settings(data_dir=settings.data_dir)
 
     @asynccontextmanager
@@ -89,7 +92,7 @@ def create_app(
         # of the environment on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    opened = refs or Referendums.open(settings.data_dir, settings.database_url)
+    opened = refs or Referendums.open(settings.data_dir, settings.store_url)
     app.state.services = Services(
         opened,
         PublicViews(opened),
@@ -134,7 +137,10 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(IstiftaError)
     async def istifta_error(request: Request, exc: IstiftaError) -> Response:
-        return _answer(request, from_istifta(exc))
+        answer = from_istifta(exc)
+        if answer.status >= 500:
+            log.error("%s %s: %s", request.method, request.url.path, exc, exc_info=exc)
+        return _answer(request, answer)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

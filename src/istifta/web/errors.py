@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 
 from istifta.errors import (
     DecodeError,
+    InternalError,
     InvalidBallot,
     IstiftaError,
+    NotFound,
     SelectionError,
     StoreMismatch,
     UnknownElection,
+    UsageError,
     WrongState,
 )
 
@@ -25,7 +28,9 @@ CLOSED_STATES = ("closed", "tallied", "published")
 
 
 @dataclass
-class ApiError(Exception):
+class ApiError(IstiftaError):
+    """An answer decided by a route: its status, its stable ``code`` and message."""
+
     status: int
     code: str
     message: str
@@ -52,6 +57,10 @@ def from_istifta(e: IstiftaError) -> ApiError:
         return ApiError(422, "invalid_selection", message)
     if isinstance(e, StoreMismatch):
         return ApiError(500, "store_mismatch", message)
+    if isinstance(e, InternalError | UsageError):
+        return ApiError(500, "internal", "the server could not do this: its log says why")
+    if isinstance(e, NotFound):
+        return ApiError(404, "not_found", message)
     if isinstance(e, DecodeError):
         return ApiError(400, "malformed", message)
     return ApiError(409, "refused", message)

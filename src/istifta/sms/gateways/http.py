@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from istifta.errors import SettingError, UsageError
 from istifta.sms.gateways.base import GatewayError, Outgoing, ReportHandler
 from istifta.sms.settings import SmsSettings
 
@@ -68,7 +69,7 @@ class HttpGateway:
 
     async def send(self, message: Outgoing) -> str:
         if self._client is None:
-            raise RuntimeError("HttpGateway.send before start()")
+            raise UsageError("HttpGateway.send before start()")
         self._in_flight += 1
         self._idle.clear()
         try:
@@ -143,13 +144,13 @@ class HttpGateway:
 
 def _parse_url(url: str) -> httpx.URL:
     if not url:
-        raise ValueError("ISTIFTA_SMS_HTTP_URL is empty: set the URL the HTTP gateway sends to")
+        raise SettingError("ISTIFTA_SMS_HTTP_URL is empty: set the URL the HTTP gateway sends to")
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL:
-        raise ValueError("ISTIFTA_SMS_HTTP_URL is not a valid URL") from None
+        raise SettingError("ISTIFTA_SMS_HTTP_URL is not a valid URL") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError("ISTIFTA_SMS_HTTP_URL must be an http:// or https:// URL with a host")
+        raise SettingError("ISTIFTA_SMS_HTTP_URL must be an http:// or https:// URL with a host")
     return parsed
 
 
@@ -157,11 +158,11 @@ def _parse_headers(raw: str) -> dict[str, str]:
     try:
         headers = json.loads(raw or "{}")
     except ValueError:
-        raise ValueError(
+        raise SettingError(
             "ISTIFTA_SMS_HTTP_HEADERS is not JSON: give an object of header names and values"
         ) from None
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-        raise ValueError(
+        raise SettingError(
             'ISTIFTA_SMS_HTTP_HEADERS must be a JSON object of strings, e.g. {"Authorization": "…"}'
         )
     return headers
@@ -171,11 +172,11 @@ def _parse_body(raw: str, flat: bool) -> dict[str, Any]:
     try:
         body = json.loads(raw)
     except json.JSONDecodeError as e:
-        raise ValueError(f"ISTIFTA_SMS_HTTP_BODY is not JSON ({e.msg} at character {e.pos})") from None
+        raise SettingError(f"ISTIFTA_SMS_HTTP_BODY is not JSON ({e.msg} at character {e.pos})") from None
     if not isinstance(body, dict):
-        raise ValueError("ISTIFTA_SMS_HTTP_BODY must be a JSON object")
+        raise SettingError("ISTIFTA_SMS_HTTP_BODY must be a JSON object")
     if flat and not all(isinstance(v, str | int | float) and not isinstance(v, bool) for v in body.values()):
-        raise ValueError(
+        raise SettingError(
             "ISTIFTA_SMS_HTTP_BODY: form fields (or a GET query) take strings or numbers, not objects"
         )
     _check_placeholders(body)
@@ -187,7 +188,7 @@ def _check_placeholders(value: Any) -> None:
         for name in PLACEHOLDER.findall(value):
             if name not in FIELDS:
                 known = ", ".join(f"{{{field}}}" for field in FIELDS)
-                raise ValueError(f"ISTIFTA_SMS_HTTP_BODY: unknown placeholder {{{name}}}; use {known}")
+                raise SettingError(f"ISTIFTA_SMS_HTTP_BODY: unknown placeholder {{{name}}}; use {known}")
     elif isinstance(value, list):
         for item in value:
             _check_placeholders(item)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from istifta.errors import DecodeError
+from istifta.errors import DecodeError, UsageError
 from istifta.sms.gateways.base import DeliveryReport, Outgoing, ReportHandler
 from istifta.sms.settings import SmsSettings
 
@@ -63,7 +63,7 @@ class OutboxGateway:
 
     async def send(self, message: Outgoing) -> str:
         if self._fd is None:
-            raise RuntimeError("OutboxGateway.send before start()")
+            raise UsageError("OutboxGateway.send before start()")
         gateway_id = f"outbox-{message.message_id}"
         async with self._lock:
             if message.message_id not in self._ids:

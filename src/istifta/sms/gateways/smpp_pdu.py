@@ -26,7 +26,7 @@ import struct
 from dataclasses import dataclass
 from datetime import datetime
 
-from istifta.errors import DecodeError
+from istifta.errors import DecodeError, GatewayError, SettingError
 
 importlib.import_module("gsm0338")  # registers the "gsm03.38" codec (the package ships no type hints)
 
@@ -109,9 +109,9 @@ def _c(value: str, field: str, limit: int) -> bytes:
     try:
         raw = value.encode("ascii")
     except UnicodeEncodeError:
-        raise ValueError(f"SMPP {field} must be ASCII") from None
+        raise SettingError(f"SMPP {field} must be ASCII") from None
     if len(raw) >= limit or b"\0" in raw:
-        raise ValueError(f"SMPP {field} must be shorter than {limit} characters")
+        raise SettingError(f"SMPP {field} must be shorter than {limit} characters")
     return raw + b"\0"
 
 
@@ -133,7 +133,7 @@ def submit_sm_head(sender: str) -> bytes:
     digits = sender.removeprefix("+")
     if not digits.isdigit():
         if len(sender) > 11:
-            raise ValueError(f"an alphanumeric sender has at most 11 characters: {sender!r}")
+            raise SettingError(f"an alphanumeric sender has at most 11 characters: {sender!r}")
         ton, npi = 5, 0
     elif sender.startswith("+") or len(digits) > 8:
         ton, npi = 1, 1
@@ -205,7 +205,9 @@ def text_parts(text: str, reference: int) -> list[Part]:
         return [Part(0, coding, payload)]
     chunks = _cuts_gsm(payload) if coding == 0 else _cuts_ucs2(payload)
     if len(chunks) > 255:
-        raise ValueError(f"a text of {len(chunks)} parts is too long for one concatenated SMS")
+        raise GatewayError(
+            f"a text of {len(chunks)} parts is too long for one concatenated SMS", temporary=False
+        )
     udh = bytes((5, 0x00, 3, reference & 0xFF, len(chunks)))
     return [Part(ESM_UDHI, coding, udh + bytes((k,)) + c) for k, c in enumerate(chunks, 1)]
 

@@ -21,6 +21,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from starlette.datastructures import FormData
 
+from istifta.errors import IstiftaError
 from istifta.i18n import translator
 from istifta.store.accounts import Accounts, SignedIn
 from istifta.web.errors import ApiError
@@ -48,7 +49,7 @@ LOGIN_CSRF = "istifta_login_csrf"
 EVERYONE = ("organiser", "registrar", "observer")
 
 
-class SignInRequired(Exception):
+class SignInRequired(IstiftaError):
     """No valid session: the answer is the sign-in page."""
 
 

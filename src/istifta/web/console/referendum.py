@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from istifta.errors import IstiftaError
+from istifta.errors import DecodeError, IstiftaError
 from istifta.i18n import Translator, translator
 from istifta.store.accounts import SignedIn
 from istifta.store.ceremony_progress import ceremony_progress, confirm_trustee
@@ -174,11 +174,11 @@ async def _json_files(request: Request, who: SignedIn, t: Translator) -> list[tu
             name = upload.filename or "file"
             body = await upload.read(FILE_LIMIT + 1)
             if len(body) > FILE_LIMIT:
-                raise ValueError(t.gettext("%(name)s is too large.") % {"name": name})
+                raise DecodeError(t.gettext("%(name)s is too large.") % {"name": name})
             try:
                 read.append((json.loads(body.decode("utf-8")), name))
             except (UnicodeDecodeError, ValueError, RecursionError):
-                raise ValueError(t.gettext("%(name)s is not a JSON file.") % {"name": name}) from None
+                raise DecodeError(t.gettext("%(name)s is not a JSON file.") % {"name": name}) from None
     return read
 
 
