@@ -39,8 +39,9 @@ from common import Figure, add_store_arguments, chosen_stores, figure, load_aver
 from istifta.crypto.credentials import credential_secret, new_code, public_credential
 from istifta.crypto.hashing import sha256
 from istifta.electorate.importer import ImportReport, import_registrations
-from istifta.electorate.issuing import CHUNK, Issuer, default_workers, issue
+from istifta.electorate.issuing import CHUNK, Issuer, issue
 from istifta.electorate.sealing import CodeBox, load_code_box
+from istifta.parallel.pool import default_workers
 from istifta.store.db import Store
 from istifta.store.referendums import Referendums
 from istifta.testing import manifest_json

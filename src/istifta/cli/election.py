@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+__all__ = ["election_app", "electorate_app"]
+
 election_app = typer.Typer(
     help="Run a referendum: create, open, close, tally, publish, export.", no_args_is_help=True
 )

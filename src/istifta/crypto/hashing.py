@@ -11,7 +11,7 @@ import rfc8785
 from istifta.crypto.group import Point, Scalar
 from istifta.errors import UsageError
 
-__all__ = ["Hs", "enc", "jcs", "jcs_plain", "jhash", "sha256"]
+__all__ = ["Hs", "HsItem", "enc", "jcs", "jcs_plain", "jhash", "sha256"]
 
 HsItem = Point | Scalar | str | int | bytes
 """What may enter ``Hs``: points and scalars as their 32 bytes, strings as

@@ -38,7 +38,7 @@ from istifta.store.private import private_dir
 from istifta.store.referendums import Referendums
 from istifta.trustee.room import Ceremony, run_ceremony
 
-__all__ = ["MARKER", "SLUG", "Demo", "finish", "prepare"]
+__all__ = ["Demo", "MARKER", "ORGANISER", "SLUG", "finish", "prepare"]
 
 SLUG = "coalition-2024"
 MARKER = "DEMO-ONLY.txt"

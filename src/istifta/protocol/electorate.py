@@ -10,7 +10,7 @@ from istifta.crypto.group import Point
 from istifta.crypto.hashing import jcs_plain
 from istifta.errors import DecodeError
 
-__all__ = ["Eligible", "electorate_leaves", "electorate_root"]
+__all__ = ["Eligible", "MAX_REGION", "electorate_leaves", "electorate_root"]
 
 MAX_REGION = 64
 

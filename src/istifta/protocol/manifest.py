@@ -19,7 +19,19 @@ from istifta.crypto.hashing import jhash
 from istifta.errors import DecodeError, ManifestError
 from istifta.protocol.codec import expect_int, expect_list, expect_object
 
-__all__ = ["Manifest", "Option", "Question", "manifest_problems", "parse_manifest", "parse_time"]
+__all__ = [
+    "MAX_OPTIONS",
+    "MAX_QUESTIONS",
+    "MAX_TRUSTEES",
+    "Manifest",
+    "Option",
+    "Question",
+    "SUM_CONTEXT",
+    "VERSION",
+    "manifest_problems",
+    "parse_manifest",
+    "parse_time",
+]
 
 VERSION = "istifta/1"
 MAX_QUESTIONS = 20

@@ -12,11 +12,11 @@ batches come back in board order, so the report is the same for any ``jobs``.
 from __future__ import annotations
 
 import json
-import multiprocessing
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 
 from istifta.errors import UsageError
+from istifta.parallel.pool import ordered_map
 from istifta.protocol.entries import BallotBatch, check_ballot_chunk
 from istifta.protocol.parameters import ElectionParameters, parse_parameters
 from istifta.protocol.record import election_entry, entry_bytes
@@ -40,7 +40,7 @@ def _check(chunk: list[tuple[int, bytes]]) -> BallotBatch:
 
 
 def process_pool_verifier(jobs: int, chunk_size: int = 128) -> BallotVerifier:
-    """A ballot verifier over ``jobs`` processes (spawned: nothing is inherited)."""
+    """A ballot verifier over ``jobs`` processes (:func:`~istifta.parallel.pool.ordered_map`)."""
     if jobs < 1 or chunk_size < 1:
         raise UsageError("at least one process and one ballot a chunk")
 
@@ -50,20 +50,12 @@ def process_pool_verifier(jobs: int, chunk_size: int = 128) -> BallotVerifier:
         if not entries:
             return
         election = entry_bytes(election_entry(params))
-        chunks = [list(entries[i : i + chunk_size]) for i in range(0, len(entries), chunk_size)]
-        pool = ProcessPoolExecutor(
-            min(jobs, len(chunks)),
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start,
-            initargs=(election, eligible),
-        )
-        try:
-            for future in [pool.submit(_check, chunk) for chunk in chunks]:
-                batch = future.result()
+        chunks = (list(entries[i : i + chunk_size]) for i in range(0, len(entries), chunk_size))
+        workers = min(jobs, -(-len(entries) // chunk_size))
+        with closing(ordered_map(_check, chunks, workers, _start, (election, eligible))) as batches:
+            for batch in batches:
                 yield batch
                 if batch.failure is not None:
                     return
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
 
     return verify

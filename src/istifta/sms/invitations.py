@@ -26,6 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from istifta import files
+from istifta.crypto.credentials import CODE_LENGTH
 from istifta.electorate.importer import normalise_phone
 from istifta.electorate.sealing import load_code_box
 from istifta.errors import DecodeError, WrongState
@@ -35,7 +36,7 @@ from istifta.sms.dispatch import Dispatcher, Texts
 from istifta.sms.gateways.base import Gateway
 from istifta.sms.segments import Segments
 from istifta.sms.settings import SmsSettings
-from istifta.sms.templates import CODE_LENGTH, DEFAULTS, KINDS, check_template, link, render
+from istifta.sms.templates import DEFAULTS, KINDS, check_template, link, render
 from istifta.store.referendums import Referendums
 
 __all__ = [

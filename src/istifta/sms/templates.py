@@ -21,7 +21,6 @@ from istifta.sms.segments import Segments, segments
 
 __all__ = ["DEFAULTS", "KINDS", "Template", "check_template", "link", "render"]
 
-CODE_LENGTH = 26
 KINDS = ("invitation", "reminder")
 DEFAULTS: Mapping[str, Mapping[str, str]] = {
     "invitation": {

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from istifta.store.private import DATABASE, check_private, create_private, private_dir
 
-__all__ = ["Store", "open_store"]
+__all__ = ["POOL_SIZE", "Store", "open_store"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

@@ -33,7 +33,7 @@ from istifta.web.console.common import audit, page, read_form, require
 from istifta.web.rendering import ballot_preview, language_of
 from istifta.web.services import services
 
-__all__ = ["router"]
+__all__ = ["previews_for", "router"]
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 MANIFEST_LIMIT = 256 * 1024

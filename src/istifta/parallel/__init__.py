@@ -1,0 +1,1 @@
+"""Work spread over processes of this machine (spawned: nothing is inherited)."""
