@@ -501,7 +501,7 @@ def check_extension(log: BoardLog, election_id: int, size: int, root: bytes) -> 
     receipts = [append_note(log, election_id, appended) for _ in range(EXTEND)]
     new_size = size + EXTEND
     head = receipts[-1].tree_head
-    new_root = bytes.fromhex(head["root"])
+    new_root = head.root
     for k, (receipt, data) in enumerate(zip(receipts, appended, strict=True)):
         proof = [bytes.fromhex(p) for p in log.inclusion(election_id, size + k, new_size)]
         if receipt.index != size + k or not verify_inclusion(
@@ -509,7 +509,7 @@ def check_extension(log: BoardLog, election_id: int, size: int, root: bytes) -> 
         ):
             raise RuntimeError(f"the writer's append {k} to the filled board does not verify")
     proof = [bytes.fromhex(p) for p in log.consistency(election_id, size, new_size)]
-    if head["size"] != new_size or not verify_consistency(size, new_size, root, new_root, proof):
+    if head.size != new_size or not verify_consistency(size, new_size, root, new_root, proof):
         raise RuntimeError("the board after the writer's appends is not consistent with the filled one")
     return f"{EXTEND} appends through the writer after the fill: receipts and consistency verify"
 

@@ -5,7 +5,7 @@
     .venv/bin/python scripts/i18n.py --check    # exit 1 if a catalogue misses a message
 
 New messages arrive untranslated in ``ar`` and ``ckb``; the test suite fails
-until a translator fills them in (tests/unit/test_translations.py).
+until a translator fills them in (tests/web/test_translations.py).
 """
 
 from __future__ import annotations

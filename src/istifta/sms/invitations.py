@@ -33,7 +33,7 @@ from istifta.errors import DecodeError, WrongState
 from istifta.i18n import LANGUAGES, translator
 from istifta.sms import queue
 from istifta.sms.dispatch import Dispatcher, Texts
-from istifta.sms.gateways.base import Gateway
+from istifta.sms.gateways import gateway_for
 from istifta.sms.segments import Segments
 from istifta.sms.settings import SmsSettings
 from istifta.sms.templates import DEFAULTS, KINDS, check_template, link, render
@@ -50,7 +50,6 @@ __all__ = [
     "dispatcher",
     "estimate",
     "estimate_of",
-    "gateway_for",
     "hold",
     "invite",
     "load_templates",
@@ -322,18 +321,3 @@ def dispatcher(refs: Referendums, slug: str, settings: SmsSettings, timezone: st
     return Dispatcher(
         refs.store, slug, gateway_for(settings), settings, load_code_box(settings.data_dir), texts
     )
-
-
-def gateway_for(settings: SmsSettings) -> Gateway:
-    """The gateway ``ISTIFTA_SMS_GATEWAY`` names."""
-    if settings.gateway == "smpp":
-        from istifta.sms.gateways.smpp import SmppGateway
-
-        return SmppGateway(settings)
-    if settings.gateway == "http":
-        from istifta.sms.gateways.http import HttpGateway
-
-        return HttpGateway(settings)
-    from istifta.sms.gateways.outbox import OutboxGateway
-
-    return OutboxGateway(settings)

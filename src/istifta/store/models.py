@@ -1,5 +1,5 @@
 """The tables (SQLAlchemy 2). Alembic migrations in ``migrations/`` create them;
-``tests/integration/test_store.py`` checks that the two agree."""
+``tests/store/test_migrations.py`` checks that the two agree."""
 
 from __future__ import annotations
 

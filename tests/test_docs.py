@@ -9,7 +9,7 @@ import typer
 
 from istifta.cli import app
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def _commands(group: typer.Typer, prefix: str = "istifta") -> list[str]:
